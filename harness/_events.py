@@ -32,7 +32,6 @@ __all__ = [
 ]
 
 
-
 @dataclass(frozen=True, slots=True)
 class TokenUsage:
     """Token counts from ``response.completed``; the detail counts are ``None`` when absent."""

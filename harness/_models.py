@@ -28,7 +28,6 @@ __all__ = [
 ]
 
 
-
 class ItemParseError(ValueError):
     """An item of a known kind lacks a required field or has one of the wrong type."""
 
