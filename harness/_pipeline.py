@@ -178,15 +178,19 @@ class EventPipeline:
         )
 
     def _text_delta(self, obj: dict[str, Any], seq: int | None) -> ResponseEvent | None:
+        # The most frequent event by far: the checks are inlined.
         delta = obj.get("delta")
-        if not isinstance(delta, str):
+        if delta.__class__ is not str:
             self._malformed(obj, 'no string "delta"')
             return None
+        item_id = obj.get("item_id")
+        output_index = obj.get("output_index")
+        content_index = obj.get("content_index")
         return OutputTextDelta(
             delta=delta,
-            item_id=_str(obj.get("item_id")),
-            output_index=_int(obj.get("output_index")),
-            content_index=_int(obj.get("content_index")),
+            item_id=item_id if item_id.__class__ is str else None,
+            output_index=output_index if output_index.__class__ is int else None,
+            content_index=content_index if content_index.__class__ is int else None,
             sequence_number=seq,
             data=obj,
         )
