@@ -48,7 +48,8 @@ def test_replay_of_a_truncated_stream_names_the_file_and_the_problem(tmp_path: P
     cut.write_bytes(FIXTURE.read_bytes()[:2000])
     result = CliRunner().invoke(main, ["replay", str(cut)])
     assert 1 == result.exit_code
-    assert f"harness: {cut}: stream closed before response.completed\n" == (
-        result.output.splitlines(keepends=True)[-1]
+    assert (
+        f"harness: {cut}: stream closed before response.completed\n"
+        == (result.output.splitlines(keepends=True)[-1])
     )
     assert "Traceback" not in result.output

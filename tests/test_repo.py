@@ -23,14 +23,17 @@ def test_readme_opens_with_the_two_commands() -> None:
     """The first two code blocks install-and-run the main job, then install-and-test."""
     readme = (ROOT / "README.md").read_text()
     first, second = re.findall(r"```sh\n(.+?)\n```", readme, flags=re.S)[:2]
-    assert first.startswith("python3 -m venv .venv && ") and "harness " in first
-    assert second.startswith("python3 -m venv .venv && ") and "pytest" in second
+    assert first.startswith("python3 -m venv .venv && ")
+    assert "harness " in first
+    assert second.startswith("python3 -m venv .venv && ")
+    assert "pytest" in second
 
 
 def test_public_api_is_sorted_and_complete() -> None:
     """__all__ is sorted, and every public name in harness/__init__.py is in it."""
     public = {name for name in vars(harness) if not name.startswith("_")}
     public -= {"cli"}  # the submodule, imported by the console script
+
     # isort-style, as ruff's RUF022 keeps it: CONSTANTS, then Classes, then functions.
     def kind(name: str) -> tuple[int, str]:
         return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
