@@ -627,3 +627,32 @@ def test_prompt_input_accepts_previous_response_and_typed_outputs(
     body = server.requests[0].json()
     assert "resp_0" == body["previous_response_id"]
     assert [{"type": "function_call_output", "call_id": "c1", "output": "ok"}] == body["input"]
+
+
+def test_sync_consumer_that_breaks_out_of_the_loop_closes_the_connection(
+    server: ScriptedServer,
+) -> None:
+    """`break` out of a for loop over the stream (no close call) closes the connection."""
+    server.add(ScriptedResponse.sse(created(), end=End.STALL))
+    with ModelClient("m", base_url=server.base_url, api_key="k") as client:
+        for event in client.stream(PROMPT):
+            assert isinstance(event, Created)
+            break
+        assert ["client_closed"] == server.wait_for_outcomes(1)
+
+
+def test_async_consumer_that_breaks_out_of_the_loop_closes_the_connection(
+    server: ScriptedServer,
+) -> None:
+    """`break` out of `async for` (no aclose call) closes the connection, via the loop's
+    async-generator finaliser."""
+    server.add(ScriptedResponse.sse(created(), end=End.STALL))
+
+    async def main() -> None:
+        async with AsyncModelClient("m", base_url=server.base_url, api_key="k") as client:
+            async for event in client.stream(PROMPT):
+                assert isinstance(event, Created)
+                break
+            assert ["client_closed"] == await asyncio.to_thread(server.wait_for_outcomes, 1)
+
+    asyncio.run(main())
