@@ -5,6 +5,8 @@
     HarnessError
     ├── ConfigurationError            missing API key, bad environment value, bad argument
     ├── FixtureError                  the SSE fixture file cannot be read
+    ├── CassetteError                 a cassette is missing, truncated, damaged or refused
+    ├── SecretLeakError               a file about to be written still holds a secret
     └── APIError                      what the server (or the way to it) did; carries request ids
         ├── APIConnectionError        transport failures, after the request retries ran out
         ├── APIStatusError            a non-2xx answer; status, raw body, parsed {"error": {...}}
@@ -27,12 +29,15 @@ server sent them, and shows them in its message.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
     "APIConnectionError",
     "APIError",
     "APIStatusError",
+    "CassetteError",
     "ConfigurationError",
     "ContextWindowExceededError",
     "FixtureError",
@@ -43,6 +48,7 @@ __all__ = [
     "ResponseFailedError",
     "ResponseIncompleteError",
     "RetryLimitError",
+    "SecretLeakError",
     "ServerOverloadedError",
     "StreamClosedError",
     "StreamError",
@@ -64,6 +70,52 @@ class FixtureError(HarnessError):
     def __init__(self, message: str, *, path: str) -> None:
         super().__init__(message)
         self.path = path
+
+
+class CassetteError(HarnessError):
+    """A cassette cannot be used: missing, truncated, damaged, of another format, or refused.
+
+    ``path`` names the file, ``line`` (1-based) and ``interaction_index`` the place when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        line: int | None = None,
+        interaction_index: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = None if path is None else os.fspath(path)
+        self.line = line
+        self.interaction_index = interaction_index
+
+    def __str__(self) -> str:
+        place = self.path or "<cassette>"
+        if self.line is not None:
+            place += f":{self.line}"
+        if self.interaction_index is not None:
+            place += f" (interaction {self.interaction_index})"
+        return f"{place}: {self.message}"
+
+
+class SecretLeakError(HarnessError):
+    """A secret survived redaction; the file was not written (an older one is left as it was).
+
+    ``findings`` lists each place (line, column, kind, a masked excerpt).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], findings: Sequence[Any]) -> None:
+        self.path = os.fspath(path)
+        self.findings = list(findings)
+        listed = "; ".join(str(finding) for finding in self.findings[:5])
+        more = f" (and {len(self.findings) - 5} more)" if len(self.findings) > 5 else ""
+        super().__init__(
+            f"{self.path}: not written, it would contain a secret: {listed}{more}. "
+            "Add the value to the recorder's secrets to redact it"
+        )
 
 
 class APIError(HarnessError):

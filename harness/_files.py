@@ -1,0 +1,53 @@
+"""Atomic, scanned file writes: a file is whole and secret-free, or it is not there at all."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from harness._exceptions import SecretLeakError
+from harness._redact import scan
+
+__all__ = ["write_atomic"]
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, secrets: Iterable[str]) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same folder.
+
+    The temp file is written, fsynced, then read back from disk and scanned for ``secrets``
+    and key-shaped tokens; only a clean file is renamed over ``path`` (atomic on POSIX), and
+    the folder is fsynced so the rename survives a crash. On any failure the temp file is
+    removed and ``path`` is left as it was. A process killed mid-write leaves ``path`` as it
+    was, and at most a hidden ``.NAME.*.tmp`` file beside it.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        findings = scan(tmp.read_bytes(), secrets)
+        if findings:
+            raise SecretLeakError(target, findings)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    _fsync_dir(target.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every platform can open a folder
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
