@@ -1,5 +1,14 @@
 """harness: record and replay streaming OpenAI Responses API sessions, faithfully and offline."""
 
+from harness._cassette import (
+    Cassette,
+    Chunk,
+    Interaction,
+    Outcome,
+    RecordedRequest,
+    RecordedResponse,
+    TransportFailure,
+)
 from harness._client import (
     SHELL_TOOL,
     AsyncModelClient,
@@ -26,6 +35,7 @@ from harness._exceptions import (
     APIConnectionError,
     APIError,
     APIStatusError,
+    CassetteError,
     ConfigurationError,
     ContextWindowExceededError,
     FixtureError,
@@ -36,6 +46,7 @@ from harness._exceptions import (
     ResponseFailedError,
     ResponseIncompleteError,
     RetryLimitError,
+    SecretLeakError,
     ServerOverloadedError,
     StreamClosedError,
     StreamError,
@@ -56,6 +67,8 @@ from harness._models import (
     WebSearchCall,
 )
 from harness._pipeline import EventPipeline
+from harness._record import AsyncRecordingTransport, RecordingTransport, RecordMode
+from harness._redact import Redactor, scan
 from harness._sse import ServerSentEvent, SSEDecoder
 
 __version__ = "0.1.0"
@@ -66,7 +79,11 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "AsyncModelClient",
+    "AsyncRecordingTransport",
     "AsyncResponseStream",
+    "Cassette",
+    "CassetteError",
+    "Chunk",
     "Completed",
     "ConfigurationError",
     "ContextWindowExceededError",
@@ -81,11 +98,13 @@ __all__ = [
     "HarnessError",
     "IdleTimeoutError",
     "InputItem",
+    "Interaction",
     "InvalidRequestError",
     "LocalShellCall",
     "Message",
     "ModelClient",
     "OtherEvent",
+    "Outcome",
     "OutputItemAdded",
     "OutputItemDone",
     "OutputTextDelta",
@@ -96,6 +115,11 @@ __all__ = [
     "ReasoningSummaryPartAdded",
     "ReasoningTextDelta",
     "Reconnecting",
+    "RecordMode",
+    "RecordedRequest",
+    "RecordedResponse",
+    "RecordingTransport",
+    "Redactor",
     "ResponseEvent",
     "ResponseFailedError",
     "ResponseIncompleteError",
@@ -103,14 +127,17 @@ __all__ = [
     "ResponseStream",
     "RetryLimitError",
     "SSEDecoder",
+    "SecretLeakError",
     "ServerOverloadedError",
     "ServerSentEvent",
     "StreamClosedError",
     "StreamError",
     "TokenUsage",
+    "TransportFailure",
     "UnexpectedContentTypeError",
     "UnknownItem",
     "WebSearchCall",
     "__version__",
     "load_fixture",
+    "scan",
 ]

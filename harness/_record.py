@@ -1,0 +1,432 @@
+"""The recorder: httpx transports that tee every response into a cassette as it streams.
+
+``RecordingTransport(wrapped, path)`` and ``AsyncRecordingTransport(wrapped, path)`` sit between
+a client and its real transport. Every body chunk is handed to the caller the moment the wrapped
+transport yields it; the recorder only notes its arrival time and keeps a reference. Each HTTP
+attempt becomes one interaction, with how it ended: complete, closed early by the client (after
+how many bytes), or failed (the exception, after how many bytes). The cassette is written when
+the transport is closed, redacted and scanned first, atomically. Nothing is patched globally:
+two transports recording to two cassettes never see each other's traffic.
+
+The transports work for httpx and for httpx2 (the ``openai`` SDK's default), which share the
+transport API: the tee stream is built on whichever library the response came from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from http import HTTPStatus
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Protocol
+
+import httpx
+
+from harness._cassette import (
+    Cassette,
+    Chunk,
+    Interaction,
+    Outcome,
+    RecordedRequest,
+    RecordedResponse,
+    TransportFailure,
+)
+from harness._exceptions import CassetteError, ConfigurationError
+from harness._files import write_atomic
+from harness._redact import DEFAULT_DROP_HEADERS, DEFAULT_REDACT_HEADERS, Redactor
+
+__all__ = ["AsyncRecordingTransport", "RecordMode", "RecordingTransport"]
+
+
+class RecordMode(enum.StrEnum):
+    """vcrpy's record modes, with vcrpy's names."""
+
+    NONE = "none"
+    """Never record (replay only)."""
+    ONCE = "once"
+    """Record only if the cassette does not exist yet."""
+    NEW_EPISODES = "new_episodes"
+    """Keep what the cassette has and append what is new."""
+    ALL = "all"
+    """Record everything again, replacing the cassette."""
+
+    @classmethod
+    def parse(cls, value: RecordMode | str) -> RecordMode:
+        """The mode named ``value``; a clear error listing the choices otherwise."""
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(mode.value for mode in cls)
+            raise ConfigurationError(
+                f"unknown record mode {value!r}; choose one of {choices}"
+            ) from None
+
+
+class _Tape:
+    """One HTTP attempt as it is being recorded."""
+
+    __slots__ = ("chunks", "data", "error", "head_ms", "outcome", "request", "response", "started")
+
+    def __init__(self, request: RecordedRequest, started: float) -> None:
+        self.request = request
+        self.started = started
+        self.response: RecordedResponse | None = None
+        self.head_ms: float | None = None
+        self.chunks: list[Chunk] = []
+        self.data: list[bytes] = []
+        self.outcome: Outcome | None = None  # None while the body is still open
+        self.error: TransportFailure | None = None
+
+    def interaction(self) -> Interaction:
+        response = self.response
+        if response is not None:
+            response = RecordedResponse(
+                response.status, response.reason, response.headers, b"".join(self.data)
+            )
+        return Interaction(
+            self.request,
+            response,
+            tuple(self.chunks),
+            # A response still open when the cassette is written was left unread: closed.
+            self.outcome or Outcome.CLOSED,
+            self.head_ms,
+            self.error,
+        )
+
+
+def _failure(exc: BaseException) -> TransportFailure:
+    return TransportFailure(type(exc).__name__, str(exc))
+
+
+class _TeeMixin:
+    """What the sync and async tee streams share: noting chunks and the ending."""
+
+    _tape: _Tape
+    _clock: Callable[[], float]
+    _ended: bool
+
+    def _chunk(self, data: bytes) -> None:
+        tape = self._tape
+        tape.chunks.append(Chunk(round((self._clock() - tape.started) * 1000, 3), len(data)))
+        tape.data.append(data)
+
+    def _end(self, outcome: Outcome, exc: BaseException | None = None) -> None:
+        if not self._ended:
+            self._ended = True
+            self._tape.outcome = outcome
+            if exc is not None:
+                self._tape.error = _failure(exc)
+
+
+def _library(response: Any) -> ModuleType:
+    """``httpx`` or ``httpx2``: the library whose response this is."""
+    return sys.modules[type(response).__module__.partition(".")[0]]
+
+
+_SYNC_TEES: dict[ModuleType, type] = {}
+_ASYNC_TEES: dict[ModuleType, type] = {}
+
+
+class _SyncStream(Protocol):
+    def __iter__(self) -> Iterator[bytes]: ...
+    def close(self) -> None: ...
+
+
+class _AsyncStream(Protocol):
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+    async def aclose(self) -> None: ...
+
+
+def _sync_tee(response: Any, tape: _Tape, clock: Callable[[], float]) -> Any:
+    lib = _library(response)
+    cls = _SYNC_TEES.get(lib)
+    if cls is None:
+        cls = _SYNC_TEES[lib] = type("RecordingStream", (_SyncTee, lib.SyncByteStream), {})
+    return cls(response.stream, tape, clock)
+
+
+def _async_tee(response: Any, tape: _Tape, clock: Callable[[], float]) -> Any:
+    lib = _library(response)
+    cls = _ASYNC_TEES.get(lib)
+    if cls is None:
+        cls = _ASYNC_TEES[lib] = type("RecordingStream", (_AsyncTee, lib.AsyncByteStream), {})
+    return cls(response.stream, tape, clock)
+
+
+class _SyncTee(_TeeMixin):
+    def __init__(self, stream: _SyncStream, tape: _Tape, clock: Callable[[], float]) -> None:
+        self._stream, self._tape, self._clock, self._ended = stream, tape, clock, False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for data in self._stream:
+                self._chunk(data)
+                yield data
+        except Exception as exc:
+            self._end(Outcome.FAILED, exc)
+            raise
+        self._end(Outcome.COMPLETE)
+
+    def close(self) -> None:
+        self._end(Outcome.CLOSED)
+        self._stream.close()
+
+
+class _AsyncTee(_TeeMixin):
+    def __init__(self, stream: _AsyncStream, tape: _Tape, clock: Callable[[], float]) -> None:
+        self._stream, self._tape, self._clock, self._ended = stream, tape, clock, False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for data in self._stream:
+                self._chunk(data)
+                yield data
+        except Exception as exc:
+            self._end(Outcome.FAILED, exc)
+            raise
+        self._end(Outcome.COMPLETE)
+
+    async def aclose(self) -> None:
+        self._end(Outcome.CLOSED)
+        await self._stream.aclose()
+
+
+class _Recorder:
+    """Everything the two transports share that does no network I/O."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        mode: RecordMode | str,
+        fixtures: str | Path | None,
+        fixture_name: str | None,
+        secrets: Iterable[str] | None,
+        drop_headers: Sequence[str],
+        redact_headers: Iterable[str],
+        clock: Callable[[], float],
+    ) -> None:
+        self.path = Path(path)
+        self.mode = RecordMode.parse(mode)
+        self.fixtures = None if fixtures is None else Path(fixtures)
+        self.fixture_name = fixture_name or self.path.stem
+        self._secrets = None if secrets is None else set(secrets)
+        self._drop = tuple(drop_headers)
+        self._redact = frozenset(name.lower() for name in redact_headers)
+        self._clock = clock
+        self._tapes: list[_Tape] = []
+        self._lock = threading.Lock()
+        self._saved = False
+        self._previous: tuple[Interaction, ...] = ()
+        if self.mode is RecordMode.NONE:
+            raise ConfigurationError(
+                "record mode 'none' never records; replay the cassette instead, or choose "
+                "'once', 'new_episodes' or 'all'"
+            )
+        exists = self.path.exists()
+        if self.mode is RecordMode.ONCE and exists:
+            raise CassetteError(
+                "already recorded, and record mode 'once' records only a missing cassette; "
+                "replay it, or record again with mode 'all' or 'new_episodes'",
+                path=self.path,
+            )
+        if self.mode is RecordMode.NEW_EPISODES and exists:
+            self._previous = Cassette.load(self.path).interactions
+
+    def redactor(self) -> Redactor:
+        secrets = self._secrets
+        redactor = Redactor(drop_headers=self._drop, redact_headers=self._redact)
+        if secrets is not None:
+            redactor.secrets = set(secrets)
+        return redactor
+
+    def begin(self, request: Any, body: bytes) -> _Tape:
+        tape = _Tape(
+            RecordedRequest(
+                request.method, str(request.url), tuple(request.headers.multi_items()), body
+            ),
+            self._clock(),
+        )
+        with self._lock:
+            self._tapes.append(tape)
+        return tape
+
+    def answered(self, tape: _Tape, response: Any) -> None:
+        tape.head_ms = round((self._clock() - tape.started) * 1000, 3)
+        reason = response.extensions.get("reason_phrase", b"")
+        reason = reason.decode("ascii", "replace") if isinstance(reason, bytes) else str(reason)
+        if not reason:
+            try:
+                reason = HTTPStatus(response.status_code).phrase
+            except ValueError:
+                reason = ""
+        tape.response = RecordedResponse(
+            response.status_code, reason, tuple(response.headers.multi_items())
+        )
+
+    def failed(self, tape: _Tape, exc: BaseException) -> None:
+        tape.outcome = Outcome.FAILED
+        tape.error = _failure(exc)
+
+    def cassette(self) -> Cassette:
+        """What this transport recorded so far (not redacted: it has not left memory)."""
+        with self._lock:
+            tapes = list(self._tapes)
+        return Cassette(tuple(tape.interaction() for tape in tapes), self.path)
+
+    def save(self) -> Path | None:
+        """Write the cassette (and fixtures); once. ``None`` if nothing was recorded."""
+        if self._saved:
+            return None
+        self._saved = True
+        recorded = self.cassette().interactions
+        if not recorded:
+            return None
+        redactor = self.redactor()
+        cassette = Cassette(self._previous + recorded, self.path)
+        data = cassette.dumps(redactor)  # learns every header secret before any fixture
+        if self.fixtures is not None:
+            self._write_fixtures(recorded, redactor)
+        write_atomic(self.path, data, secrets=redactor.secrets)
+        return self.path
+
+    def _write_fixtures(self, recorded: Sequence[Interaction], redactor: Redactor) -> None:
+        assert self.fixtures is not None
+        streamed = [
+            interaction
+            for interaction in recorded
+            if interaction.response is not None
+            and (interaction.response.header("content-type") or "").startswith("text/event-stream")
+        ]
+        for number, interaction in enumerate(streamed, start=1):
+            assert interaction.response is not None
+            suffix = "" if number == 1 else f"-{number}"
+            body, _ = redactor.body(interaction.response.body)
+            target = self.fixtures / f"{self.fixture_name}{suffix}.sse"
+            write_atomic(target, body, secrets=redactor.secrets)
+
+
+class RecordingTransport(httpx.BaseTransport):
+    """Records every attempt made through ``wrapped`` into the cassette at ``path``.
+
+    ``mode`` is a :class:`RecordMode` (or its name): ``all`` (default) replaces the cassette,
+    ``new_episodes`` appends to it, ``once`` refuses an existing one, ``none`` is refused here.
+    ``fixtures`` names a folder for the raw SSE body of each streamed interaction
+    (``NAME.sse``, then ``NAME-2.sse``...; ``NAME`` defaults to the cassette's stem).
+    ``secrets`` replaces the default (``$OPENAI_API_KEY``); every value seen in a redacted
+    header is added to it. The cassette is written by :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        wrapped: httpx.BaseTransport,
+        path: str | Path,
+        *,
+        mode: RecordMode | str = RecordMode.ALL,
+        fixtures: str | Path | None = None,
+        fixture_name: str | None = None,
+        secrets: Iterable[str] | None = None,
+        drop_headers: Sequence[str] = DEFAULT_DROP_HEADERS,
+        redact_headers: Iterable[str] = DEFAULT_REDACT_HEADERS,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._wrapped = wrapped
+        self._recorder = _Recorder(
+            path,
+            mode=mode,
+            fixtures=fixtures,
+            fixture_name=fixture_name,
+            secrets=secrets,
+            drop_headers=drop_headers,
+            redact_headers=redact_headers,
+            clock=clock,
+        )
+
+    @property
+    def path(self) -> Path:
+        return self._recorder.path
+
+    @property
+    def cassette(self) -> Cassette:
+        """What was recorded so far, in memory (not redacted)."""
+        return self._recorder.cassette()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        tape = self._recorder.begin(request, request.read())
+        try:
+            response = self._wrapped.handle_request(request)
+        except Exception as exc:
+            self._recorder.failed(tape, exc)
+            raise
+        self._recorder.answered(tape, response)
+        response.stream = _sync_tee(response, tape, self._recorder._clock)
+        return response
+
+    def close(self) -> None:
+        """Close the wrapped transport, then write the cassette."""
+        try:
+            self._wrapped.close()
+        finally:
+            self._recorder.save()
+
+
+class AsyncRecordingTransport(httpx.AsyncBaseTransport):
+    """The asyncio twin of :class:`RecordingTransport`; the cassette is written by
+    :meth:`aclose` (in a worker thread, so the event loop keeps running)."""
+
+    def __init__(
+        self,
+        wrapped: httpx.AsyncBaseTransport,
+        path: str | Path,
+        *,
+        mode: RecordMode | str = RecordMode.ALL,
+        fixtures: str | Path | None = None,
+        fixture_name: str | None = None,
+        secrets: Iterable[str] | None = None,
+        drop_headers: Sequence[str] = DEFAULT_DROP_HEADERS,
+        redact_headers: Iterable[str] = DEFAULT_REDACT_HEADERS,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._wrapped = wrapped
+        self._recorder = _Recorder(
+            path,
+            mode=mode,
+            fixtures=fixtures,
+            fixture_name=fixture_name,
+            secrets=secrets,
+            drop_headers=drop_headers,
+            redact_headers=redact_headers,
+            clock=clock,
+        )
+
+    @property
+    def path(self) -> Path:
+        return self._recorder.path
+
+    @property
+    def cassette(self) -> Cassette:
+        """What was recorded so far, in memory (not redacted)."""
+        return self._recorder.cassette()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        tape = self._recorder.begin(request, await request.aread())
+        try:
+            response = await self._wrapped.handle_async_request(request)
+        except Exception as exc:
+            self._recorder.failed(tape, exc)
+            raise
+        self._recorder.answered(tape, response)
+        response.stream = _async_tee(response, tape, self._recorder._clock)
+        return response
+
+    async def aclose(self) -> None:
+        """Close the wrapped transport, then write the cassette."""
+        try:
+            await self._wrapped.aclose()
+        finally:
+            await asyncio.to_thread(self._recorder.save)
