@@ -147,6 +147,8 @@ class Redactor:
     def learn(self, value: str) -> None:
         """Treat ``value`` (and a bearer token inside it) as a secret from now on."""
         value = value.strip()
+        if REDACTED in value:  # already redacted (a cassette recorded earlier)
+            return
         token = value.split(None, 1)[1] if value.lower().startswith("bearer ") else value
         for candidate in (value, token.strip()):
             if len(candidate) >= MIN_SECRET_LENGTH:
