@@ -66,6 +66,7 @@ from harness._models import (
     UnknownItem,
     WebSearchCall,
 )
+from harness._openai import recording_async_openai, recording_openai
 from harness._pipeline import EventPipeline
 from harness._record import AsyncRecordingTransport, RecordingTransport, RecordMode
 from harness._redact import Redactor, scan
@@ -139,5 +140,7 @@ __all__ = [
     "WebSearchCall",
     "__version__",
     "load_fixture",
+    "recording_async_openai",
+    "recording_openai",
     "scan",
 ]
