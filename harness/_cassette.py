@@ -26,7 +26,7 @@ that is written for people reading a diff::
             data: {"type": ...}            so every event's JSON is one line of the file
 
       harness:                          <- timing and outcome, apart from the event lines
-        outcome: {"kind": "complete", "bytes": 5120, "head_ms": 210.5}
+        outcome: {"kind": "complete", "bytes": 5120, "head_ms": 210.5, "end_ms": 230.9}
         chunks: [
           [211.3, 1024], [230.9, 512],  <- [arrival in ms since the request was sent, size]
           ]
@@ -146,6 +146,9 @@ class Interaction:
     outcome: Outcome = Outcome.COMPLETE
     head_ms: float | None = None
     error: TransportFailure | None = None
+    end_ms: float | None = None
+    """When the outcome happened (ms since the request was sent): the last byte, the client's
+    close, or the failure. A long silence before it is how a stall shows."""
 
     def chunk_bodies(self) -> list[bytes]:
         """The body cut at the recorded chunk boundaries."""
@@ -358,6 +361,8 @@ def _emit_response(out: list[str], interaction: Interaction, redactor: Redactor)
     outcome: dict[str, Any] = {"kind": interaction.outcome.value, "bytes": len(body)}
     if interaction.head_ms is not None:
         outcome["head_ms"] = interaction.head_ms
+    if interaction.end_ms is not None:
+        outcome["end_ms"] = interaction.end_ms
     if interaction.error is not None:
         outcome["error"] = interaction.error.type
         outcome["message"] = redactor.text(interaction.error.message)
@@ -477,11 +482,13 @@ class _Parser:
                 try:
                     before = int(error["before"])
                     failure = TransportFailure(str(error["type"]), str(error["message"]))
+                    end_ms = error.get("end_ms")
                 except (KeyError, TypeError, ValueError) as exc:
                     raise self.error(f"malformed error: {exc!r}", self._line_no() - 1) from exc
-                unanswered.append(
-                    (before, Interaction(request, None, outcome=Outcome.FAILED, error=failure))
+                interaction = Interaction(
+                    request, None, outcome=Outcome.FAILED, error=failure, end_ms=end_ms
                 )
+                unanswered.append((before, interaction))
         if self.pos != len(self.text):
             raise self.error(f"unexpected content {self.peek()[:60]!r}", self._line_no())
         interactions: list[Interaction] = []
@@ -525,7 +532,9 @@ class _Parser:
                 f"{len(body)}",
                 self._line_no() - 1,
             )
-        return Interaction(request, response, chunks, kind, outcome.get("head_ms"), error)
+        return Interaction(
+            request, response, chunks, kind, outcome.get("head_ms"), error, outcome.get("end_ms")
+        )
 
     def headers(self, indent: int) -> tuple[tuple[str, str], ...]:
         pad = " " * indent

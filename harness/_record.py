@@ -70,7 +70,17 @@ class RecordMode(enum.StrEnum):
 class _Tape:
     """One HTTP attempt as it is being recorded."""
 
-    __slots__ = ("chunks", "data", "error", "head_ms", "outcome", "request", "response", "started")
+    __slots__ = (
+        "chunks",
+        "data",
+        "end_ms",
+        "error",
+        "head_ms",
+        "outcome",
+        "request",
+        "response",
+        "started",
+    )
 
     def __init__(self, request: RecordedRequest, started: float) -> None:
         self.request = request
@@ -81,6 +91,13 @@ class _Tape:
         self.data: list[bytes] = []
         self.outcome: Outcome | None = None  # None while the body is still open
         self.error: TransportFailure | None = None
+        self.end_ms: float | None = None
+
+    def end(self, outcome: Outcome, now: float, exc: BaseException | None = None) -> None:
+        self.outcome = outcome
+        self.end_ms = round((now - self.started) * 1000, 3)
+        if exc is not None:
+            self.error = _failure(exc)
 
     def interaction(self) -> Interaction:
         response = self.response
@@ -96,6 +113,7 @@ class _Tape:
             self.outcome or Outcome.CLOSED,
             self.head_ms,
             self.error,
+            self.end_ms,
         )
 
 
@@ -118,9 +136,7 @@ class _TeeMixin:
     def _end(self, outcome: Outcome, exc: BaseException | None = None) -> None:
         if not self._ended:
             self._ended = True
-            self._tape.outcome = outcome
-            if exc is not None:
-                self._tape.error = _failure(exc)
+            self._tape.end(outcome, self._clock(), exc)
 
 
 def _library(response: Any) -> ModuleType:
@@ -270,8 +286,7 @@ class _Recorder:
         )
 
     def failed(self, tape: _Tape, exc: BaseException) -> None:
-        tape.outcome = Outcome.FAILED
-        tape.error = _failure(exc)
+        tape.end(Outcome.FAILED, self._clock(), exc)
 
     def cassette(self) -> Cassette:
         """What this transport recorded so far (not redacted: it has not left memory)."""
