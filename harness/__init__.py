@@ -70,6 +70,14 @@ from harness._openai import recording_async_openai, recording_openai
 from harness._pipeline import EventPipeline
 from harness._record import AsyncRecordingTransport, RecordingTransport, RecordMode
 from harness._redact import Redactor, scan
+from harness._replay import (
+    AsyncReplayTransport,
+    Chunking,
+    Fault,
+    NoMatchError,
+    ReplayTransport,
+    VirtualClock,
+)
 from harness._sse import ServerSentEvent, SSEDecoder
 
 __version__ = "0.1.0"
@@ -81,16 +89,19 @@ __all__ = [
     "APIStatusError",
     "AsyncModelClient",
     "AsyncRecordingTransport",
+    "AsyncReplayTransport",
     "AsyncResponseStream",
     "Cassette",
     "CassetteError",
     "Chunk",
+    "Chunking",
     "Completed",
     "ConfigurationError",
     "ContextWindowExceededError",
     "Created",
     "CustomToolCall",
     "EventPipeline",
+    "Fault",
     "FixtureError",
     "FixtureTransport",
     "FunctionCall",
@@ -104,6 +115,7 @@ __all__ = [
     "LocalShellCall",
     "Message",
     "ModelClient",
+    "NoMatchError",
     "OtherEvent",
     "Outcome",
     "OutputItemAdded",
@@ -121,6 +133,7 @@ __all__ = [
     "RecordedResponse",
     "RecordingTransport",
     "Redactor",
+    "ReplayTransport",
     "ResponseEvent",
     "ResponseFailedError",
     "ResponseIncompleteError",
@@ -137,6 +150,7 @@ __all__ = [
     "TransportFailure",
     "UnexpectedContentTypeError",
     "UnknownItem",
+    "VirtualClock",
     "WebSearchCall",
     "__version__",
     "load_fixture",
