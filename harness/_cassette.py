@@ -593,7 +593,8 @@ class _Parser:
 
 
 def _load_vcrpy(data: bytes, path: Path | None) -> Cassette:
-    """A vcrpy cassette (YAML or JSON), each body as one chunk, every outcome complete."""
+    """A vcrpy cassette (YAML or JSON, and pydantic-ai's ``parsed_body`` variant), each body as
+    one chunk, every outcome complete."""
     from vcr.serializers import jsonserializer, yamlserializer
 
     text = data.decode("utf-8", "replace")
@@ -638,9 +639,16 @@ def _vcrpy_headers(headers: Any) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _vcrpy_body(message: dict[str, Any]) -> bytes:
+    # pydantic-ai's variant keeps JSON bodies parsed, under "parsed_body".
+    if "parsed_body" in message:
+        return json.dumps(message["parsed_body"], ensure_ascii=False).encode()
+    return _as_bytes(message.get("body"))
+
+
 def _vcrpy_interaction(entry: dict[str, Any]) -> Interaction:
     request, response = entry["request"], entry["response"]
-    body = _as_bytes(response.get("body"))
+    body = _vcrpy_body(response)
     status = response["status"]
     code, reason = (
         (status["code"], status.get("message") or "")
@@ -652,7 +660,7 @@ def _vcrpy_interaction(entry: dict[str, Any]) -> Interaction:
             str(request["method"]),
             str(request["uri"]),
             _vcrpy_headers(request.get("headers")),
-            _as_bytes(request.get("body")),
+            _vcrpy_body(request),
         ),
         RecordedResponse(int(code), str(reason), _vcrpy_headers(response.get("headers")), body),
         chunks=(Chunk(0.0, len(body)),) if body else (),

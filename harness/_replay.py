@@ -244,6 +244,8 @@ def plan(interaction: Interaction, chunking: Chunking, fault: Fault | None = Non
         start = chunk_end
     last = pieces[-1][0] if pieces else head_ms
     end_ms = interaction.end_ms if interaction.end_ms is not None else last
+    if fault is not None:  # an injected ending happens right after the last byte served
+        end_ms = last
     return _Plan(
         response.status,
         response.reason,
@@ -291,8 +293,11 @@ def _parse_body(body: bytes) -> Any:
 class _Matcher:
     """Which recorded interaction answers a request; each is served once, in recorded order."""
 
-    def __init__(self, cassette: Cassette, ignore: Sequence[str], allow_repeats: bool) -> None:
+    def __init__(
+        self, cassette: Cassette, ignore: Sequence[str], allow_repeats: bool, match_body: bool
+    ) -> None:
         self.cassette = cassette
+        self._match_body = match_body
         try:
             self._ignore = [parse_path(path) for path in ignore]
         except ValueError as exc:
@@ -308,6 +313,8 @@ class _Matcher:
     def _key(self, method: str, uri: str, body: bytes, redactor: Redactor) -> _Key:
         parts = urlsplit(redactor.url(uri))
         query = tuple(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+        if not self._match_body:
+            return _Key(method.upper(), (parts.path or "/", query), None)
         redacted, _ = redactor.body(body)
         parsed = _parse_body(redacted)
         content = redacted if parsed is _NOT_JSON else drop_paths(parsed, self._ignore)
@@ -400,13 +407,14 @@ class _Replayer:
         faults: Mapping[int, Fault] | None,
         clock: VirtualClock | None,
         allow_repeats: bool,
+        match_body: bool,
     ) -> None:
         self.cassette = cassette if isinstance(cassette, Cassette) else Cassette.load(cassette)
         self.scale = parse_timing(timing)
         self.chunking = Chunking.parse(chunking)
         self.faults = dict(faults or {})
         self.clock = clock
-        self.matcher = _Matcher(self.cassette, match_ignore, allow_repeats)
+        self.matcher = _Matcher(self.cassette, match_ignore, allow_repeats, match_body)
         self._count = 0
         self._lock = threading.Lock()
 
@@ -460,8 +468,11 @@ class ReplayTransport(httpx.BaseTransport):
     """Serves the interactions of a cassette (ours or vcrpy's) to a blocking client.
 
     ``cassette`` is a path or a loaded :class:`~harness.Cassette`. ``faults`` maps a request
-    number (0 for the first request this transport sees) to a :class:`Fault`. ``unused()``
-    lists the interactions not served yet.
+    number (0 for the first request this transport sees) to a :class:`Fault`. ``match_ignore``
+    lists JSON paths of the request body to leave out of matching (``$.metadata``,
+    ``$.input[*].id``); ``match_body=False`` matches on method, path and query alone (a
+    cassette recorded by another client). ``allow_repeats`` serves the last matching interaction
+    again once all have been used. ``unused()`` lists the interactions not served yet.
     """
 
     def __init__(
@@ -474,6 +485,7 @@ class ReplayTransport(httpx.BaseTransport):
         faults: Mapping[int, Fault] | None = None,
         clock: VirtualClock | None = None,
         allow_repeats: bool = False,
+        match_body: bool = True,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._replayer = _Replayer(
@@ -484,6 +496,7 @@ class ReplayTransport(httpx.BaseTransport):
             faults=faults,
             clock=clock,
             allow_repeats=allow_repeats,
+            match_body=match_body,
         )
         self._sleep = sleep
 
@@ -553,6 +566,7 @@ class AsyncReplayTransport(httpx.AsyncBaseTransport):
         faults: Mapping[int, Fault] | None = None,
         clock: VirtualClock | None = None,
         allow_repeats: bool = False,
+        match_body: bool = True,
     ) -> None:
         self._replayer = _Replayer(
             cassette,
@@ -562,6 +576,7 @@ class AsyncReplayTransport(httpx.AsyncBaseTransport):
             faults=faults,
             clock=clock,
             allow_repeats=allow_repeats,
+            match_body=match_body,
         )
 
     @property
