@@ -1,0 +1,358 @@
+"""The pytest plugin: cassettes per test, replay by default, recording on request.
+
+Registered through the ``pytest11`` entry point, so installing harness is enough::
+
+    @pytest.mark.harness                      # cassette: <test dir>/cassettes/<module>/<test>.yaml
+    def test_turn(model_client):
+        events = list(model_client.stream(Prompt.text("hi")))
+
+    @pytest.mark.harness("shared.yaml", match_ignore=["$.metadata"], chunking="random:7")
+    async def test_async_turn(async_model_client): ...
+
+``--record-mode`` takes vcrpy's names and defaults to ``none``: every request is served from the
+cassette, and one the cassette cannot answer fails the test at the transport (nothing reaches
+the network). ``once`` records a missing cassette, ``new_episodes`` records what the cassette
+cannot answer, ``all`` records everything again. Under ``CI=true`` recording is refused unless
+``--harness-force-record`` is given. Interactions no test used are listed at the end of the
+session (also under pytest-xdist).
+
+Fixtures: ``model_client`` / ``async_model_client`` (clients wired to the transport, with a
+virtual clock in replay so retries and idle timeouts play out at once), ``harness_transport`` /
+``harness_async_transport`` (to hand to your own httpx or openai client), ``harness_cassette``
+(the path), ``harness_model`` (override it to change the model name, default ``o4-mini``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+try:
+    import pytest_asyncio
+
+    _ASYNCIO = True
+except ImportError:  # pragma: no cover - the asyncio fixtures are simply not there
+    _ASYNCIO = False
+
+from harness._client import AsyncModelClient, ModelClient
+from harness._exceptions import CassetteError
+from harness._record import AsyncRecordingTransport, RecordingTransport, RecordMode
+from harness._replay import AsyncReplayTransport, NoMatchError, ReplayTransport, VirtualClock
+
+__all__ = ["pytest_addoption", "pytest_configure"]
+
+_UNUSED = pytest.StashKey[list[str]]()
+_REPLAY_KEY = "sk-harness-replay-0000"
+
+
+# Plugins that define --record-mode themselves, with vcrpy's names. pytest_addoption is called
+# as each plugin registers, so whichever comes second would crash on the duplicate: when one of
+# these is installed we leave the option to it and read its value.
+_OWNERS_OF_RECORD_MODE = frozenset({"pytest_recording", "cassetter"})
+
+
+def _record_mode_taken() -> bool:
+    modules = {
+        ep.value.partition(":")[0].partition(".")[0] for ep in entry_points(group="pytest11")
+    }
+    return bool(modules & _OWNERS_OF_RECORD_MODE)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "record and replay of streaming Responses API sessions")
+    if not _record_mode_taken():
+        group.addoption(
+            "--record-mode",
+            action="store",
+            dest="record_mode",
+            default="none",
+            choices=[mode.value for mode in RecordMode],
+            help="cassette mode (vcrpy's names): none (default, replay only), once, "
+            "new_episodes, all",
+        )
+    group.addoption(
+        "--harness-force-record",
+        action="store_true",
+        default=False,
+        help="allow recording although CI=true",
+    )
+    group.addoption(
+        "--harness-timing",
+        default="instant",
+        help="replay timing: instant (default), recorded, or a factor",
+    )
+    group.addoption(
+        "--harness-chunking",
+        default=None,
+        help="replay chunking for every test: recorded, event, bytes:N, random:SEED",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "harness(cassette=None, *, match_ignore=(), chunking=None, timing=None, model=None): "
+        "record/replay this test's model traffic with a harness cassette",
+    )
+    config.stash[_UNUSED] = []
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistController(), "harness-xdist")
+    mode = RecordMode.parse(config.getoption("record_mode", "none") or "none")
+    ci = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+    if mode is not RecordMode.NONE and ci and not config.getoption("harness_force_record"):
+        raise pytest.UsageError(
+            f"harness: refusing to record (--record-mode={mode.value}) under CI=true: CI should "
+            "replay what was recorded and committed. Record locally, or pass "
+            "--harness-force-record if you mean it."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    path: Path
+    mode: RecordMode
+    match_ignore: tuple[str, ...]
+    chunking: str
+    timing: str
+    model: str | None
+
+
+def _settings(request: pytest.FixtureRequest) -> _Settings:
+    marker = request.node.get_closest_marker("harness")
+    args: tuple[Any, ...] = marker.args if marker else ()
+    kwargs: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    module = Path(str(request.node.path))
+    name = args[0] if args else kwargs.get("cassette")
+    test_name = request.node.name.replace("/", "_").replace("[", "-").replace("]", "")
+    if name is None:
+        path = module.parent / "cassettes" / module.stem / f"{test_name}.yaml"
+    else:
+        path = Path(name) if Path(name).is_absolute() else module.parent / "cassettes" / name
+    config = request.config
+    return _Settings(
+        path=path,
+        mode=RecordMode.parse(config.getoption("record_mode", "none") or "none"),
+        match_ignore=tuple(kwargs.get("match_ignore", ())),
+        chunking=kwargs.get("chunking") or config.getoption("harness_chunking") or "recorded",
+        timing=str(kwargs.get("timing") or config.getoption("harness_timing")),
+        model=kwargs.get("model"),
+    )
+
+
+def _missing(path: Path) -> CassetteError:
+    return CassetteError(
+        "no cassette to replay (record mode 'none'). Record it: pytest --record-mode=once",
+        path=path,
+    )
+
+
+class _EpisodesTransport(httpx.BaseTransport):
+    """new_episodes: serve what the cassette answers, record (and append) the rest."""
+
+    def __init__(self, replay: ReplayTransport, record: RecordingTransport) -> None:
+        self.replay, self.record = replay, record
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return self.replay.handle_request(request)
+        except NoMatchError:
+            return self.record.handle_request(request)
+
+    def unused(self) -> list[int]:
+        return self.replay.unused()
+
+    def close(self) -> None:
+        self.record.close()
+
+
+class _AsyncEpisodesTransport(httpx.AsyncBaseTransport):
+    def __init__(self, replay: AsyncReplayTransport, record: AsyncRecordingTransport) -> None:
+        self.replay, self.record = replay, record
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self.replay.handle_async_request(request)
+        except NoMatchError:
+            return await self.record.handle_async_request(request)
+
+    def unused(self) -> list[int]:
+        return self.replay.unused()
+
+    async def aclose(self) -> None:
+        await self.record.aclose()
+
+
+def _replaying(settings: _Settings) -> bool:
+    exists = settings.path.exists()
+    if settings.mode is RecordMode.NONE:
+        if not exists:
+            raise _missing(settings.path)
+        return True
+    return settings.mode is RecordMode.ONCE and exists
+
+
+@pytest.fixture
+def harness_cassette(request: pytest.FixtureRequest) -> Path:
+    """The path of this test's cassette."""
+    return _settings(request).path
+
+
+@pytest.fixture
+def harness_model() -> str:
+    """The model named in requests; override this fixture to change it."""
+    return "o4-mini"
+
+
+@pytest.fixture
+def harness_clock() -> VirtualClock:
+    """The virtual clock replays advance instead of sleeping."""
+    return VirtualClock()
+
+
+def _report_unused(request: pytest.FixtureRequest, path: Path, unused: list[int]) -> None:
+    if unused:
+        request.config.stash[_UNUSED].append(f"{path}: {', '.join(f'#{i}' for i in unused)}")
+
+
+@pytest.fixture
+def harness_transport(
+    request: pytest.FixtureRequest, harness_clock: VirtualClock
+) -> Iterator[httpx.BaseTransport]:
+    """A transport serving (or recording) this test's cassette, for blocking clients."""
+    settings = _settings(request)
+    transport: httpx.BaseTransport
+    replay = None
+    if _replaying(settings):
+        transport = replay = ReplayTransport(
+            settings.path,
+            timing=settings.timing,
+            chunking=settings.chunking,
+            match_ignore=settings.match_ignore,
+            clock=harness_clock,
+        )
+    elif settings.mode is RecordMode.NEW_EPISODES and settings.path.exists():
+        replay = ReplayTransport(
+            settings.path, match_ignore=settings.match_ignore, clock=harness_clock
+        )
+        record = RecordingTransport(httpx.HTTPTransport(), settings.path, mode=settings.mode)
+        transport = _EpisodesTransport(replay, record)
+    else:
+        transport = RecordingTransport(httpx.HTTPTransport(), settings.path, mode=RecordMode.ALL)
+    yield transport
+    transport.close()
+    if replay is not None:
+        _report_unused(request, settings.path, replay.unused())
+
+
+def _client_options(replaying: bool, clock: VirtualClock) -> dict[str, Any]:
+    if not replaying:
+        return {}
+    options: dict[str, Any] = {"clock": clock.now}
+    if not os.environ.get("OPENAI_API_KEY"):
+        options["api_key"] = _REPLAY_KEY  # replays send nothing anywhere
+    return options
+
+
+@pytest.fixture
+def model_client(
+    request: pytest.FixtureRequest,
+    harness_transport: httpx.BaseTransport,
+    harness_model: str,
+    harness_clock: VirtualClock,
+) -> Iterator[ModelClient]:
+    """A ``ModelClient`` wired to this test's cassette."""
+    settings = _settings(request)
+    replaying = not isinstance(harness_transport, RecordingTransport)
+    options = _client_options(replaying, harness_clock)
+    if replaying:
+        options["sleep"] = harness_clock.sleep
+    # Closing the client closes the transport, which writes a recording; closing twice is safe.
+    with ModelClient(
+        settings.model or harness_model, transport=harness_transport, **options
+    ) as client:
+        yield client
+
+
+if _ASYNCIO:  # the asyncio fixtures need pytest-asyncio
+
+    @pytest_asyncio.fixture
+    async def harness_async_transport(
+        request: pytest.FixtureRequest, harness_clock: VirtualClock
+    ) -> AsyncIterator[httpx.AsyncBaseTransport]:
+        """A transport serving (or recording) this test's cassette, for asyncio clients."""
+        settings = _settings(request)
+        transport: httpx.AsyncBaseTransport
+        replay = None
+        if _replaying(settings):
+            transport = replay = AsyncReplayTransport(
+                settings.path,
+                timing=settings.timing,
+                chunking=settings.chunking,
+                match_ignore=settings.match_ignore,
+                clock=harness_clock,
+            )
+        elif settings.mode is RecordMode.NEW_EPISODES and settings.path.exists():
+            replay = AsyncReplayTransport(
+                settings.path, match_ignore=settings.match_ignore, clock=harness_clock
+            )
+            record = AsyncRecordingTransport(
+                httpx.AsyncHTTPTransport(), settings.path, mode=settings.mode
+            )
+            transport = _AsyncEpisodesTransport(replay, record)
+        else:
+            transport = AsyncRecordingTransport(
+                httpx.AsyncHTTPTransport(), settings.path, mode=RecordMode.ALL
+            )
+        yield transport
+        await transport.aclose()
+        if replay is not None:
+            _report_unused(request, settings.path, replay.unused())
+
+    @pytest_asyncio.fixture
+    async def async_model_client(
+        request: pytest.FixtureRequest,
+        harness_async_transport: httpx.AsyncBaseTransport,
+        harness_model: str,
+        harness_clock: VirtualClock,
+    ) -> AsyncIterator[AsyncModelClient]:
+        """An ``AsyncModelClient`` wired to this test's cassette."""
+        settings = _settings(request)
+        replaying = not isinstance(harness_async_transport, AsyncRecordingTransport)
+        options = _client_options(replaying, harness_clock)
+        if replaying:
+            options["sleep"] = harness_clock.asleep
+        async with AsyncModelClient(
+            settings.model or harness_model, transport=harness_async_transport, **options
+        ) as client:
+            yield client
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the list to the controller
+        unused: list[str] = session.config.stash[_UNUSED]
+        workeroutput["harness_unused"] = list(unused)
+
+
+class _XdistController:
+    """Registered only when pytest-xdist is there (its hook is unknown to pytest otherwise)."""
+
+    @pytest.hookimpl
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        unused = getattr(node, "workeroutput", {}).get("harness_unused", [])
+        node.config.stash[_UNUSED].extend(unused)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    unused: list[str] = config.stash.get(_UNUSED, [])
+    if unused:
+        terminalreporter.section("harness: unused recorded interactions")
+        for line in sorted(unused):
+            terminalreporter.write_line(line)
