@@ -23,6 +23,7 @@ the transport (retries, SSE decoding, event mapping) runs exactly as live.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 import random
 import re
@@ -188,10 +189,10 @@ def _event_ends(body: bytes) -> list[int]:
     return [match.end() for match in _EVENT_END.finditer(body)]
 
 
-def _cut(body: bytes, chunking: Chunking, recorded: Sequence[int]) -> list[int]:
+def _cut(body: bytes, chunking: Chunking, recorded: list[int]) -> list[int]:
     """Chunk end offsets for ``body``."""
     if chunking.kind == "recorded":
-        return list(recorded)
+        return recorded  # the same list: plan() takes the recorded chunks as they are
     if chunking.kind == "event":
         ends = _event_ends(body)
     elif chunking.kind == "bytes":
@@ -235,10 +236,14 @@ def plan(interaction: Interaction, chunking: Chunking, fault: Fault | None = Non
             f"peer closed connection without sending complete message body "
             f"(harness fault: disconnect after event {fault.after_event})",
         )
-    pieces, start = [], 0
+    pieces: list[tuple[float, bytes]] = []
+    if ends is recorded_ends:  # as recorded: the chunks are the pieces
+        pieces = list(zip(offsets, interaction.chunk_bodies(), strict=True))
+        ends = []
+    start = 0
     for chunk_end in ends:
         # A re-cut chunk is available when the recorded chunk holding its last byte arrived.
-        index = next((i for i, e in enumerate(recorded_ends) if e >= chunk_end), -1)
+        index = min(bisect.bisect_left(recorded_ends, chunk_end), len(offsets) - 1)
         offset = offsets[index] if offsets else head_ms
         pieces.append((offset, body[start:chunk_end]))
         start = chunk_end
@@ -539,10 +544,15 @@ class ReplayTransport(httpx.BaseTransport):
 
     def _body(self, request: Any, the_plan: _Plan, start: float) -> Iterator[bytes]:
         last = the_plan.head_ms
-        for offset, data in the_plan.pieces:
-            self._wait_until(start, offset)
-            last = offset
-            yield data
+        if self._replayer.scale is None and self._replayer.clock is None:
+            for _, data in the_plan.pieces:  # instant, no clock to move: nothing to wait for
+                yield data
+            last = the_plan.pieces[-1][0] if the_plan.pieces else last
+        else:
+            for offset, data in the_plan.pieces:
+                self._wait_until(start, offset)
+                last = offset
+                yield data
         if the_plan.end == "complete":
             return
         if the_plan.end == "stall":
@@ -618,10 +628,15 @@ class AsyncReplayTransport(httpx.AsyncBaseTransport):
 
     async def _body(self, request: Any, the_plan: _Plan, start: float) -> AsyncIterator[bytes]:
         last = the_plan.head_ms
-        for offset, data in the_plan.pieces:
-            await self._wait_until(start, offset)
-            last = offset
-            yield data
+        if self._replayer.scale is None and self._replayer.clock is None:
+            for _, data in the_plan.pieces:  # instant, no clock to move: nothing to wait for
+                yield data
+            last = the_plan.pieces[-1][0] if the_plan.pieces else last
+        else:
+            for offset, data in the_plan.pieces:
+                await self._wait_until(start, offset)
+                last = offset
+                yield data
         if the_plan.end == "complete":
             return
         if the_plan.end == "stall":
