@@ -19,15 +19,17 @@ session (also under pytest-xdist).
 Fixtures: ``model_client`` / ``async_model_client`` (clients wired to the transport, with a
 virtual clock in replay so retries and idle timeouts play out at once), ``harness_transport`` /
 ``harness_async_transport`` (to hand to your own httpx or openai client), ``harness_cassette``
-(the path), ``harness_model`` (override it to change the model name, default ``o4-mini``).
+(the path), ``harness_model`` (override it to change the model name, default ``o4-mini``),
+``harness_snapshot`` (syrupy's ``snapshot`` with the events extension).
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -46,37 +48,14 @@ from harness._exceptions import CassetteError
 from harness._record import AsyncRecordingTransport, RecordingTransport, RecordMode
 from harness._replay import AsyncReplayTransport, NoMatchError, ReplayTransport, VirtualClock
 
-__all__ = ["pytest_addoption", "pytest_configure"]
+__all__ = ["pytest_addoption", "pytest_configure", "pytest_load_initial_conftests"]
 
 _UNUSED = pytest.StashKey[list[str]]()
 _REPLAY_KEY = "sk-harness-replay-0000"
 
 
-# Plugins that define --record-mode themselves, with vcrpy's names. pytest_addoption is called
-# as each plugin registers, so whichever comes second would crash on the duplicate: when one of
-# these is installed we leave the option to it and read its value.
-_OWNERS_OF_RECORD_MODE = frozenset({"pytest_recording", "cassetter"})
-
-
-def _record_mode_taken() -> bool:
-    modules = {
-        ep.value.partition(":")[0].partition(".")[0] for ep in entry_points(group="pytest11")
-    }
-    return bool(modules & _OWNERS_OF_RECORD_MODE)
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "record and replay of streaming Responses API sessions")
-    if not _record_mode_taken():
-        group.addoption(
-            "--record-mode",
-            action="store",
-            dest="record_mode",
-            default="none",
-            choices=[mode.value for mode in RecordMode],
-            help="cassette mode (vcrpy's names): none (default, replay only), once, "
-            "new_episodes, all",
-        )
     group.addoption(
         "--harness-force-record",
         action="store_true",
@@ -95,6 +74,38 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _option_taken(parser: pytest.Parser, name: str) -> bool:
+    # pytest only checks for duplicates within one option group; argparse fails later on.
+    groups = [*getattr(parser, "_groups", []), getattr(parser, "_anonymous", None)]
+    return any(
+        name in option.names() for group in groups if group is not None for option in group.options
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    """Add --record-mode now, when every installed plugin has added its options.
+
+    pytest-recording and cassetter define the same option with vcrpy's names, in
+    pytest_addoption, which pytest calls as each plugin registers: whichever came second would
+    crash on the duplicate. Adding ours here, later, we share theirs when it is there.
+    """
+    if _option_taken(parser, "--record-mode"):
+        return
+    with contextlib.suppress(ValueError):
+        parser.getgroup("harness").addoption(
+            "--record-mode",
+            action="store",
+            dest="record_mode",
+            default="none",
+            choices=[mode.value for mode in RecordMode],
+            help="cassette mode (vcrpy's names): none (default, replay only), once, "
+            "new_episodes, all",
+        )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
@@ -102,7 +113,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "record/replay this test's model traffic with a harness cassette",
     )
     config.stash[_UNUSED] = []
-    if config.pluginmanager.hasplugin("xdist"):
+    # The snapshot extension's report hook lists every change when pytest cuts the explanation.
+    if importlib.util.find_spec("syrupy") is not None and not config.pluginmanager.has_plugin(
+        "harness._snapshot"
+    ):
+        config.pluginmanager.import_plugin("harness._snapshot")
+    if hasattr(config.hook, "pytest_testnodedown"):  # pytest-xdist is loaded
         config.pluginmanager.register(_XdistController(), "harness-xdist")
     mode = RecordMode.parse(config.getoption("record_mode", "none") or "none")
     ci = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
@@ -208,6 +224,14 @@ def harness_cassette(request: pytest.FixtureRequest) -> Path:
 def harness_model() -> str:
     """The model named in requests; override this fixture to change it."""
     return "o4-mini"
+
+
+@pytest.fixture
+def harness_snapshot(snapshot: Any) -> Any:
+    """syrupy's ``snapshot`` with the harness extension: normalized events, one per line."""
+    from harness._snapshot import HarnessSnapshotExtension
+
+    return snapshot.use_extension(HarnessSnapshotExtension)
 
 
 @pytest.fixture

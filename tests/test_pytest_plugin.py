@@ -28,10 +28,15 @@ def test_turn(model_client):
 
 
 @pytest.fixture(autouse=True)
-def _ini(pytester: pytest.Pytester) -> None:
-    """The inner sessions configure pytest-asyncio as our own suite does."""
+def _inner_session(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner sessions load our plugin and the ones it works with, and nothing else that happens
+    to be installed (cassetter and pytest-recording, say, cannot even load side by side)."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     pytester.makeini(
-        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+        "[pytest]\n"
+        "addopts = -p pytest_asyncio.plugin -p xdist.plugin -p harness.pytest_plugin\n"
+        "asyncio_mode = auto\n"
+        "asyncio_default_fixture_loop_scope = function\n"
     )
 
 
