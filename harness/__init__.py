@@ -16,6 +16,7 @@ from harness._client import (
     ModelClient,
     ResponseStream,
 )
+from harness._diff import EventChange, diff
 from harness._events import (
     Completed,
     Created,
@@ -66,6 +67,7 @@ from harness._models import (
     UnknownItem,
     WebSearchCall,
 )
+from harness._normalize import events_from_body, events_from_cassette, normalize
 from harness._openai import recording_async_openai, recording_openai
 from harness._pipeline import EventPipeline
 from harness._record import AsyncRecordingTransport, RecordingTransport, RecordMode
@@ -95,11 +97,13 @@ __all__ = [
     "CassetteError",
     "Chunk",
     "Chunking",
+    "CollapsedDeltasSnapshotExtension",
     "Completed",
     "ConfigurationError",
     "ContextWindowExceededError",
     "Created",
     "CustomToolCall",
+    "EventChange",
     "EventPipeline",
     "Fault",
     "FixtureError",
@@ -108,6 +112,7 @@ __all__ = [
     "FunctionCallArgumentsDelta",
     "FunctionCallOutput",
     "HarnessError",
+    "HarnessSnapshotExtension",
     "IdleTimeoutError",
     "InputItem",
     "Interaction",
@@ -153,8 +158,26 @@ __all__ = [
     "VirtualClock",
     "WebSearchCall",
     "__version__",
+    "diff",
+    "events_from_body",
+    "events_from_cassette",
     "load_fixture",
+    "normalize",
     "recording_async_openai",
     "recording_openai",
     "scan",
 ]
+
+# The syrupy extensions import pytest and syrupy (about 0.1 s): loaded when first asked for.
+_LAZY = {
+    "CollapsedDeltasSnapshotExtension": "harness._snapshot",
+    "HarnessSnapshotExtension": "harness._snapshot",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'harness' has no attribute {name!r}")

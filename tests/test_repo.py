@@ -44,4 +44,6 @@ def test_public_api_is_sorted_and_complete() -> None:
         return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
 
     assert sorted(harness.__all__, key=kind) == list(harness.__all__)
-    assert public | {"__version__"} == set(harness.__all__)
+    assert public | {"__version__"} | set(harness._LAZY) == set(harness.__all__)
+    for name in harness._LAZY:  # the lazy ones resolve
+        assert name == getattr(harness, name).__name__
