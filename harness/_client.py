@@ -167,11 +167,13 @@ class _Attempt:
     """The non-I/O part of reading one streamed response: decoder, pipeline and idle clock.
 
     The idle timeout runs from the last *event* (keep-alive comments do not reset it). It is
-    enforced twice: httpx's read timeout, tightened to the time left after every chunk, fires on
-    silence; the clock check fires when only comments keep arriving.
+    enforced twice: httpx's read timeout (set to the idle timeout) fires on silence, and the
+    clock check fires when a chunk arrives after the deadline, so comments alone cannot keep a
+    stream alive. httpx reads its read timeout once per body, so after comments then silence
+    the error can come up to one idle timeout late; it always comes.
     """
 
-    __slots__ = ("_clock", "_deadline", "_decoder", "_idle", "_timeouts", "pipeline")
+    __slots__ = ("_clock", "_deadline", "_decoder", "_idle", "pipeline")
 
     def __init__(self, response: httpx.Response, idle_timeout: float, clock: Callable[[], float]):
         self._clock = clock
@@ -179,10 +181,6 @@ class _Attempt:
         self._deadline = clock() + idle_timeout
         self._decoder = SSEDecoder()
         self.pipeline = EventPipeline(**_header_ids(response.headers))
-        timeouts = response.request.extensions.get("timeout")
-        self._timeouts: dict[str, float | None] | None = (
-            timeouts if isinstance(timeouts, dict) else None
-        )
 
     def feed(self, chunk: bytes) -> list[ResponseEvent]:
         """Events completed by ``chunk``; stops at :class:`~harness.Completed`."""
@@ -192,8 +190,6 @@ class _Attempt:
             self._deadline = now + self._idle
         elif now >= self._deadline:
             raise self.idle_timeout()
-        if self._timeouts is not None:
-            self._timeouts["read"] = max(self._deadline - now, 0.001)
         events: list[ResponseEvent] = []
         for sse in sse_events:
             event = self.pipeline.process(sse)
