@@ -17,13 +17,20 @@ __all__ = ["write_atomic"]
 def write_atomic(path: str | os.PathLike[str], data: bytes, *, secrets: Iterable[str]) -> None:
     """Write ``data`` to ``path`` through a temp file in the same folder.
 
-    The temp file is written, fsynced, then read back from disk and scanned for ``secrets``
-    and key-shaped tokens; only a clean file is renamed over ``path`` (atomic on POSIX), and
+    ``data`` is scanned for ``secrets`` and key-shaped tokens first; the temp file is written,
+    fsynced, then read back from disk and scanned again; only a clean file is renamed over
+    ``path`` (atomic on POSIX), and
     the folder is fsynced so the rename survives a crash. On any failure the temp file is
     removed and ``path`` is left as it was. A process killed mid-write leaves ``path`` as it
     was, and at most a hidden ``.NAME.*.tmp`` file beside it.
     """
     target = Path(path)
+    secrets = set(secrets)
+    # Scan before writing too: a process killed between write and scan must not leave a
+    # secret in a temp file.
+    findings = scan(data, secrets)
+    if findings:
+        raise SecretLeakError(target, findings)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(tmp_name)
