@@ -17,7 +17,7 @@ import socket
 import struct
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -176,7 +176,9 @@ class ScriptedServer:
     """Serves `responses` in order, one per request, on a loopback port.
 
     Use as a context manager (or `start`/`stop`). When the script runs out, a request gets a
-    500 JSON error naming its number, so a test sees a clear failure.
+    500 JSON error naming its number, so a test sees a clear failure. With ``responder``, each
+    request is answered by ``responder(request)`` instead (this is how ``harness serve`` plays
+    cassettes); it runs on the server's event loop, so it must be quick.
     """
 
     def __init__(
@@ -185,6 +187,7 @@ class ScriptedServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        responder: Callable[[ReceivedRequest], ScriptedResponse] | None = None,
     ) -> None:
         try:
             loopback = ipaddress.ip_address(host).is_loopback
@@ -194,6 +197,7 @@ class ScriptedServer:
             raise ValueError(f"scripted server binds loopback IP addresses only, got {host!r}")
         self._host = host
         self._port = port
+        self._responder = responder
         self._cond = threading.Condition()
         self._script: deque[ScriptedResponse] = deque()
         self._requests: list[ReceivedRequest] = []
@@ -343,6 +347,10 @@ class ScriptedServer:
                 task.cancel()
         finally:
             await runner.cleanup()
+            await self._on_stop()
+
+    async def _on_stop(self) -> None:
+        """Runs on the server's loop once it stopped serving; subclasses release resources."""
 
     def _record_outcome(self, outcome: str) -> None:
         with self._cond:
@@ -372,7 +380,10 @@ class ScriptedServer:
             with self._cond:
                 self._requests.append(received)
                 number = len(self._requests)
-                scripted = self._script.popleft() if self._script else _exhausted(number)
+                if self._responder is None:
+                    scripted = self._script.popleft() if self._script else _exhausted(number)
+            if self._responder is not None:
+                scripted = self._responder(received)
             return await self._play(request, scripted)
         finally:
             self._handlers.discard(task)
