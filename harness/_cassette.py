@@ -605,7 +605,8 @@ def _load_vcrpy(data: bytes, path: Path | None) -> Cassette:
             else yamlserializer.deserialize(text)
         )
     except Exception as exc:  # yaml and json raise many kinds; all mean "not a cassette"
-        raise CassetteError(f"not a cassette (harness or vcrpy): {exc}", path=path) from exc
+        detail = " ".join(str(exc).split())  # YAML errors span lines; ours is one line
+        raise CassetteError(f"not a cassette (harness or vcrpy): {detail}", path=path) from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("interactions"), list):
         raise CassetteError("not a cassette: no 'interactions' list", path=path)
     interactions = []

@@ -221,8 +221,9 @@ def record(
         show = _printer(as_json)
         failure: HarnessError | None = None
         with ModelClient(model, base_url=base_url, transport=transport) as client:
+            events = client.stream(the_prompt)  # a missing key fails here, before any I/O
             try:
-                for event in client.stream(the_prompt):
+                for event in events:
                     show(event)
             except HarnessError as exc:
                 failure = exc
@@ -269,17 +270,22 @@ def replay(path: Path, as_json: bool, timing: str, chunking: str, model: str) ->
       harness replay --timing recorded --chunking random:7 cassettes/demo.yaml
     """
     with errors():
-        cassette, _ = load_source(path)
+        cassette, fixture = load_source(path)
         transport = ReplayTransport(cassette, timing=timing, chunking=chunking, match_body=False)
         show = _printer(as_json)
         sleep: Callable[[float], None] = (lambda _: None) if timing == "instant" else _sleep
+        # A fixture is one attempt: re-sending cannot get another (the client's own fixture
+        # mode does the same); a cassette holds every attempt the client made.
+        retries = {"stream_max_retries": 0} if fixture else {}
         with ModelClient(
-            model, api_key="sk-harness-replay", transport=transport, sleep=sleep
+            model, api_key="sk-harness-replay", transport=transport, sleep=sleep, **retries
         ) as client:
             while transport.unused():
                 try:
                     for event in client.stream(Prompt()):
                         show(event)
+                except CassetteError as exc:  # names the file itself
+                    fail(f"the session asked for more than was recorded: {exc}")
                 except HarnessError as exc:
                     fail(f"{path}: the session ended in an error: {exc}")
 
@@ -561,3 +567,7 @@ def proxy(upstream: str, path: Path, fixture: Path | None, host: str, port: int)
             f"proxying {upstream} at {{url}}, recording to {path}",
             lambda: click.echo(f"wrote {path}", err=True),
         )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,21 +1,72 @@
-"""The command line: `harness replay` on fixture files, and its one-line errors."""
+"""The command line: every command, and every kind of bad input, with CliRunner; serve and
+proxy as real subprocesses."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from click.testing import CliRunner
+import httpx
+import pytest
+from click.testing import CliRunner, Result
 
+from harness import Cassette, ModelClient, Prompt, RecordingTransport
+from harness._server import Chunk, ScriptedResponse, ScriptedServer
 from harness.cli import main
+from tests.conftest import CORPUS
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "fixtures" / "function_call.sse"
+SSE = FIXTURE.read_bytes()
+EVENTS = [block + b"\n\n" for block in SSE.split(b"\n\n") if block]
+VCRPY = CORPUS / "cassettes" / "pydanticai__responses_stream_function_call_roundtrip.yaml"
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(arg) for arg in args])
+
+
+def one_line_error(result: Result, code: int, *fragments: str) -> None:
+    assert code == result.exit_code, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith("harness: "), result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[-1], lines[-1]
+
+
+@pytest.fixture
+def cassette(server: ScriptedServer, tmp_path: Path) -> Path:
+    """A cassette recorded from the scripted server: a 429, then the function-call stream."""
+    server.add(
+        ScriptedResponse.json(429, {"error": {"message": "slow"}}, headers={"retry-after": "0"}),
+        ScriptedResponse(chunks=tuple(Chunk(event, 0.002) for event in EVENTS)),
+    )
+    path = tmp_path / "session.yaml"
+    transport = RecordingTransport(httpx.HTTPTransport(), path)
+    with ModelClient(
+        "o4-mini",
+        base_url=server.base_url,
+        api_key="sk-test",
+        transport=transport,
+        sleep=lambda _: None,
+    ) as client:
+        list(client.stream(Prompt.text("What is the capital of France?")))
+    return path
+
+
+# -- replay ---------------------------------------------------------------------------------------
 
 
 def test_replay_prints_one_readable_line_per_event() -> None:
     """`harness replay` streams the bundled fixture through the client, one line per event."""
-    result = CliRunner().invoke(main, ["replay", str(FIXTURE)])
+    result = run("replay", FIXTURE)
     assert 0 == result.exit_code, result.output
     lines = result.output.splitlines()
     assert 11 == len(lines)
@@ -26,30 +77,330 @@ def test_replay_prints_one_readable_line_per_event() -> None:
 
 def test_replay_json_prints_the_wire_json_of_each_event() -> None:
     """`--json` prints each event's wire JSON, one object per line."""
-    result = CliRunner().invoke(main, ["replay", "--json", str(FIXTURE)])
+    result = run("replay", "--json", FIXTURE)
     assert 0 == result.exit_code, result.output
     types = [json.loads(line)["type"] for line in result.output.splitlines()]
-    assert "response.created" == types[0]
-    assert "response.completed" == types[-1]
+    assert ["response.created", "response.completed"] == [types[0], types[-1]]
 
 
-def test_replay_of_a_missing_file_is_one_line_and_exit_1() -> None:
-    """A missing fixture gives one line naming the file, exit code 1, no traceback."""
-    result = CliRunner().invoke(main, ["replay", "no/such.sse"])
-    assert 1 == result.exit_code
-    assert "harness: cannot read SSE fixture no/such.sse: No such file or directory\n" == (
-        result.output
-    )
+def test_replay_of_a_cassette_replays_its_retry(cassette: Path) -> None:
+    """A cassette with a 429 then the stream replays through the client's own retry."""
+    result = run("replay", cassette, "--chunking", "random:3")
+    assert 0 == result.exit_code, result.output
+    assert result.output.splitlines()[-1].startswith("Completed")
 
 
-def test_replay_of_a_truncated_stream_names_the_file_and_the_problem(tmp_path: Path) -> None:
-    """A fixture cut before response.completed ends with the seed's error, exit code 1."""
+def test_replay_with_recorded_timing(cassette: Path) -> None:
+    """--timing recorded plays the recorded gaps (a few ms here) and ends the same."""
+    result = run("replay", "--timing", "recorded", cassette)
+    assert 0 == result.exit_code, result.output
+
+
+def test_replay_of_a_session_that_ended_in_an_error_exits_1() -> None:
+    """The corpus 400 cassette replays to the server's message and exit code 1."""
+    path = CORPUS / "cassettes" / "pydanticai__responses_stream_request_http_400.yaml"
+    one_line_error(run("replay", path), 1, "the session ended in an error", "Invalid 'temperature'")
+
+
+def test_replay_of_a_missing_file() -> None:
+    """A missing file: one line naming it, exit 2."""
+    one_line_error(run("replay", "no/such.sse"), 2, "no/such.sse", "No such file")
+
+
+def test_replay_of_a_truncated_cassette(cassette: Path, tmp_path: Path) -> None:
+    """A truncated cassette: one line naming it and the problem, exit 2, nothing played."""
+    cut = tmp_path / "cut.yaml"
+    cut.write_bytes(cassette.read_bytes()[:-100])
+    result = run("replay", cut)
+    one_line_error(result, 2, str(cut), "truncated or damaged")
+    assert 1 == len(result.output.splitlines())
+
+
+def test_replay_of_a_cassette_of_another_format(cassette: Path, tmp_path: Path) -> None:
+    """A future format version: one line saying so, exit 2."""
+    import hashlib
+
+    data = cassette.read_bytes().replace(b'"format": 1', b'"format": 9')
+    body = data[: data.rfind(b"# sha256: ")]
+    other = tmp_path / "future.yaml"
+    other.write_bytes(body + f"# sha256: {hashlib.sha256(body).hexdigest()}\n".encode())
+    one_line_error(run("replay", other), 2, "format 9 is not supported")
+
+
+def test_replay_of_a_truncated_fixture(tmp_path: Path) -> None:
+    """A fixture cut before response.completed ends with the seed's error, exit 1."""
     cut = tmp_path / "cut.sse"
-    cut.write_bytes(FIXTURE.read_bytes()[:2000])
-    result = CliRunner().invoke(main, ["replay", str(cut)])
-    assert 1 == result.exit_code
-    assert (
-        f"harness: {cut}: stream closed before response.completed\n"
-        == (result.output.splitlines(keepends=True)[-1])
-    )
+    cut.write_bytes(SSE[:2000])
+    one_line_error(run("replay", cut), 1, "stream closed before response.completed")
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--timing", "fast"), ("--chunking", "lines")])
+def test_replay_with_a_bad_option_value(flag: str, value: str) -> None:
+    """An unknown timing or chunking: a usage error, exit 2."""
+    result = run("replay", flag, value, FIXTURE)
+    assert 2 == result.exit_code
+    assert value in result.output
     assert "Traceback" not in result.output
+
+
+# -- record ---------------------------------------------------------------------------------------
+
+
+def test_record_shows_events_live_and_writes_cassette_and_fixture(
+    server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`harness record` streams through the client, prints events, writes both files, redacted."""
+    server.add(ScriptedResponse(chunks=tuple(Chunk(e) for e in EVENTS)))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-record-0123456789abcdef")
+    result = run(
+        "record",
+        "What is the capital?",
+        "-o",
+        tmp_path / "c.yaml",
+        "--fixture",
+        tmp_path / "fx",
+        "--base-url",
+        server.base_url,
+    )
+    assert 0 == result.exit_code, result.output
+    assert "Completed" in result.output
+    assert SSE == (tmp_path / "fx" / "c.sse").read_bytes()
+    assert b"sk-record-0123456789abcdef" not in (tmp_path / "c.yaml").read_bytes()
+    assert (
+        "What is the capital?"
+        == Cassette.load(tmp_path / "c.yaml")
+        .interactions[0]
+        .request.json()["input"][0]["content"][0]["text"]
+    )
+
+
+def test_record_from_a_prompt_file(
+    server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--prompt-file takes {input, instructions}."""
+    server.add(ScriptedResponse(chunks=(Chunk(SSE),)))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    prompt = tmp_path / "turn.json"
+    prompt.write_text(json.dumps({"input": "hi", "instructions": "Be brief."}))
+    result = run(
+        "record", "--prompt-file", prompt, "-o", tmp_path / "c.yaml", "--base-url", server.base_url
+    )
+    assert 0 == result.exit_code, result.output
+    assert "Be brief." == server.requests[0].json()["instructions"]
+
+
+def test_record_with_invalid_prompt_json(tmp_path: Path) -> None:
+    """A prompt file that is not JSON: one line naming it, exit 2."""
+    prompt = tmp_path / "turn.json"
+    prompt.write_text("{not json")
+    one_line_error(
+        run("record", "--prompt-file", prompt, "-o", tmp_path / "c.yaml"),
+        2,
+        str(prompt),
+        "not JSON",
+    )
+
+
+def test_record_without_a_key(tmp_path: Path) -> None:
+    """No OPENAI_API_KEY: one line saying so, exit 2, nothing written."""
+    one_line_error(run("record", "hi", "-o", tmp_path / "c.yaml"), 2, "no API key")
+    assert not (tmp_path / "c.yaml").exists()
+
+
+# -- diff -----------------------------------------------------------------------------------------
+
+
+def test_diff_of_equal_recordings_exits_0(cassette: Path) -> None:
+    """A cassette and the fixture of its stream compare equal after normalization."""
+    result = run("diff", FIXTURE, FIXTURE)
+    assert 0 == result.exit_code, result.output
+    assert "match" in result.output
+
+
+def test_diff_lists_changes_with_event_index_and_path(tmp_path: Path) -> None:
+    """A changed delta is listed with its event index and JSON path; exit 1."""
+    changed = tmp_path / "changed.sse"
+    changed.write_bytes(SSE.replace(b'"delta":"France"', b'"delta":"Spain"'))
+    result = run("diff", "--no-color", FIXTURE, changed)
+    assert 1 == result.exit_code
+    assert 'event 6 $.delta: "France" -> "Spain"' in result.output
+    assert result.output.strip().splitlines()[-1].startswith("harness: 1 difference(s)")
+
+
+def test_diff_of_a_missing_file() -> None:
+    """A missing file: one line, exit 2."""
+    one_line_error(run("diff", FIXTURE, "missing.sse"), 2, "missing.sse")
+
+
+# -- inspect --------------------------------------------------------------------------------------
+
+
+def test_inspect_shows_the_timeline(cassette: Path) -> None:
+    """Interactions, status, chunk offsets and sizes, events per chunk, gaps and outcome."""
+    result = run("inspect", cassette)
+    assert 0 == result.exit_code, result.output
+    lines = result.output.splitlines()
+    assert f"{cassette}: cassette, 2 interaction(s)" == lines[0]
+    assert "#0 POST /v1/responses -> 429 Too Many Requests" in lines[1]
+    assert any("#1 POST /v1/responses -> 200 OK [text/event-stream]" in line for line in lines)
+    assert any("response.created" in line and " B " in line for line in lines)
+    assert "11 events" in lines[-1]
+    assert "gaps median" in lines[-1]
+
+
+def test_inspect_of_a_damaged_cassette(cassette: Path, tmp_path: Path) -> None:
+    """A changed byte: one line naming the file and the checksum, exit 2."""
+    damaged = tmp_path / "damaged.yaml"
+    damaged.write_bytes(cassette.read_bytes().replace(b"France", b"Franca", 1))
+    one_line_error(run("inspect", damaged), 2, str(damaged), "checksum mismatch")
+
+
+# -- scan -----------------------------------------------------------------------------------------
+
+
+def test_scan_finds_planted_secrets_in_foreign_cassettes(tmp_path: Path) -> None:
+    """A vcrpy cassette with a key-shaped token and a known secret: both found, exit 1."""
+    leaky = tmp_path / "leaky.yaml"
+    leaky.write_text(
+        VCRPY.read_text() + "# Authorization: Bearer sk-proj-abcdefghijklmnop1234\n"
+        "# org: org-mysecretorg99\n"
+    )
+    result = run("scan", "--secret", "org-mysecretorg99", tmp_path)
+    assert 1 == result.exit_code
+    assert f"{leaky}:" in result.output
+    assert "key-shaped token" in result.output
+    assert "known secret" in result.output
+    assert "sk-proj-abcdefghijklmnop1234" not in result.output  # masked
+
+
+def test_scan_of_clean_files_exits_0() -> None:
+    """The bundled fixtures and the corpus cassettes hold no secrets."""
+    result = run("scan", ROOT / "fixtures", CORPUS / "cassettes")
+    assert 0 == result.exit_code, result.output
+
+
+def test_scan_of_a_missing_path() -> None:
+    """A missing path: one line, exit 2."""
+    one_line_error(run("scan", "nowhere"), 2, "nowhere")
+
+
+# -- import ---------------------------------------------------------------------------------------
+
+
+def test_import_converts_a_vcrpy_cassette(tmp_path: Path) -> None:
+    """pydantic-ai's vcrpy variant converts to ours; the replay gives the same events."""
+    target = tmp_path / "ours.yaml"
+    result = run("import", VCRPY, "-o", target)
+    assert 0 == result.exit_code, result.output
+    assert 2 == len(Cassette.load(target).interactions)
+    assert run("replay", "--json", VCRPY).output == run("replay", "--json", target).output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("interactions:\n- request: [unclosed\n", "not a cassette"),
+        ("just: text\n", "no 'interactions'"),
+    ],
+)
+def test_import_of_bad_input(tmp_path: Path, content: str, message: str) -> None:
+    """Broken YAML or a YAML that is not a cassette: one line, exit 2."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(content)
+    one_line_error(run("import", bad), 2, str(bad), message)
+
+
+def test_import_refuses_our_own_format(cassette: Path) -> None:
+    """Importing one of ours says so, exit 2."""
+    one_line_error(run("import", cassette), 2, "already a harness cassette")
+
+
+# -- serve and proxy (real processes) -------------------------------------------------------------
+
+
+@contextmanager
+def harness_process(*args: str) -> Iterator[str]:
+    """Run `harness ARGS` as a real process; yield its announced URL; stop it with SIGINT."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    ) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            assert " at http://127.0.0.1:" in line, line + (
+                process.stderr.read() if process.stderr else ""
+            )
+            yield line.rsplit(" at ", 1)[1].split(",")[0].strip()
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=10)
+
+
+def test_serve_plays_a_cassette_to_the_openai_sdk_and_to_curl(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    """harness serve: the SDK receives exactly the events it received when recording; curl gets
+    a fixture's body byte for byte."""
+    import openai
+
+    from harness import recording_openai
+
+    server.add(ScriptedResponse(chunks=tuple(Chunk(e, 0.002) for e in EVENTS)))
+    path = tmp_path / "sdk.yaml"
+    with recording_openai(path, api_key="sk-test", base_url=server.base_url) as client:
+        recorded = [
+            e.model_dump()
+            for e in client.responses.create(model="gpt-4o", input="Paris?", stream=True)
+        ]
+    with (
+        harness_process("serve", "--port", "0", str(path)) as url,
+        openai.OpenAI(api_key="k", base_url=url, max_retries=0) as client,
+    ):
+        served = [
+            e.model_dump()
+            for e in client.responses.create(model="gpt-4o", input="Paris?", stream=True)
+        ]
+    assert recorded == served
+    assert 11 == len(served)
+    with harness_process("serve", "--port", "0", str(FIXTURE)) as url:
+        curl = subprocess.run(
+            ["curl", "-sS", "-N", "-X", "POST", f"{url}/responses", "-d", "{}"],
+            capture_output=True,
+            timeout=30,
+        )
+    assert SSE == curl.stdout
+
+
+def test_serve_of_a_bad_file_is_one_line() -> None:
+    """A missing file: one line, exit 2, before any port is opened."""
+    one_line_error(run("serve", "missing.yaml"), 2, "missing.yaml")
+
+
+def test_proxy_records_what_passes_through(server: ScriptedServer, tmp_path: Path) -> None:
+    """harness proxy forwards chunk by chunk and writes the cassette on Ctrl-C, redacted."""
+    server.add(ScriptedResponse(chunks=tuple(Chunk(e, 0.002) for e in EVENTS)))
+    upstream = server.base_url.removesuffix("/v1")
+    path = tmp_path / "proxied.yaml"
+    with harness_process(
+        "proxy", "--upstream", upstream, "--record", str(path), "--port", "0"
+    ) as url:
+        with ModelClient("o4-mini", base_url=f"{url}/v1", api_key="sk-proxy-0123456789abcdef") as c:
+            events = list(c.stream(Prompt.text("hi")))
+        assert "Completed" == type(events[-1]).__name__
+    [interaction] = Cassette.load(path).interactions
+    assert SSE == interaction.response.body  # type: ignore[union-attr]
+    assert b"sk-proxy-0123456789abcdef" not in path.read_bytes()
+    assert [len(e) for e in EVENTS] == [chunk.size for chunk in interaction.chunks]
+
+
+def test_proxy_with_a_bad_upstream_is_one_line(tmp_path: Path) -> None:
+    """An upstream that is not an http(s) URL: one line, exit 2."""
+    one_line_error(
+        run("proxy", "--upstream", "ftp://x", "--record", tmp_path / "c.yaml"),
+        2,
+        "upstream must be an http(s) URL",
+    )
