@@ -85,6 +85,7 @@ from harness._sse import ServerSentEvent, SSEDecoder
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_ALLOWLIST",
     "SHELL_TOOL",
     "APIConnectionError",
     "APIError",
@@ -106,6 +107,7 @@ __all__ = [
     "EventChange",
     "EventPipeline",
     "Fault",
+    "Finding",
     "FixtureError",
     "FixtureTransport",
     "FunctionCall",
@@ -139,6 +141,7 @@ __all__ = [
     "RecordingTransport",
     "Redactor",
     "ReplayTransport",
+    "Report",
     "ResponseEvent",
     "ResponseFailedError",
     "ResponseIncompleteError",
@@ -155,10 +158,15 @@ __all__ = [
     "TransportFailure",
     "UnexpectedContentTypeError",
     "UnknownItem",
+    "ValidationError",
+    "ValidationMode",
+    "ValidationWarning",
     "VirtualClock",
+    "Waiver",
     "WebSearchCall",
     "__version__",
     "diff",
+    "enforce",
     "events_from_body",
     "events_from_cassette",
     "load_fixture",
@@ -166,12 +174,28 @@ __all__ = [
     "recording_async_openai",
     "recording_openai",
     "scan",
+    "validate",
 ]
 
-# The syrupy extensions import pytest and syrupy (about 0.1 s): loaded when first asked for.
+# Loaded when first asked for: the syrupy extensions import pytest and syrupy (about 0.1 s),
+# the validator jsonschema and its schemas (about 0.06 s).
 _LAZY = {
     "CollapsedDeltasSnapshotExtension": "harness._snapshot",
     "HarnessSnapshotExtension": "harness._snapshot",
+    **dict.fromkeys(
+        [
+            "DEFAULT_ALLOWLIST",
+            "Finding",
+            "Report",
+            "ValidationError",
+            "ValidationMode",
+            "ValidationWarning",
+            "Waiver",
+            "enforce",
+            "validate",
+        ],
+        "harness._validate",
+    ),
 }
 
 

@@ -7,6 +7,7 @@
     ├── FixtureError                  the SSE fixture file cannot be read
     ├── CassetteError                 a cassette is missing, truncated, damaged or refused
     ├── SecretLeakError               a file about to be written still holds a secret
+    ├── ValidationError               a recording or replay breaks the schemas (in _validate.py)
     └── APIError                      what the server (or the way to it) did; carries request ids
         ├── APIConnectionError        transport failures, after the request retries ran out
         ├── APIStatusError            a non-2xx answer; status, raw body, parsed {"error": {...}}

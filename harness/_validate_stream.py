@@ -1,0 +1,247 @@
+"""Stream checks no schema can express, over the events of one response (sans-I/O).
+
+A schema sees one event at a time; these rules are about the sequence:
+
+- the SSE ``event:`` name equals the data's ``type`` when both are there (an event without a
+  name is dispatched as ``message`` by the WHATWG rules, so ``message`` counts as no name);
+- ``sequence_number``, when present, strictly increases;
+- the text and argument deltas of a part concatenate to its ``.done`` value (checked when
+  deltas were seen: a resumed stream may start after them);
+- exactly one terminal event (``response.completed``, ``.failed`` or ``.incomplete``), unless
+  the stream recorded a failure (the transport failed, the client closed early, or an ``error``
+  event ended it);
+- the response id of ``response.created`` is the one of the terminal event, and the terminal
+  event's response has the status its type names (``completed`` for ``response.completed``).
+
+Feed events in order with :meth:`StreamChecks.event`, then call :meth:`StreamChecks.end`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from harness._validate_schema import MISSING, Problem, render
+
+__all__ = ["TERMINAL", "StreamChecks"]
+
+TERMINAL = frozenset({"response.completed", "response.failed", "response.incomplete"})
+
+# delta type -> (done type, field of the done event, fields that name the part)
+_DELTAS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "response.output_text.delta": (
+        "response.output_text.done",
+        "text",
+        ("item_id", "output_index", "content_index"),
+    ),
+    "response.refusal.delta": (
+        "response.refusal.done",
+        "refusal",
+        ("item_id", "output_index", "content_index"),
+    ),
+    "response.function_call_arguments.delta": (
+        "response.function_call_arguments.done",
+        "arguments",
+        ("item_id", "output_index"),
+    ),
+    "response.custom_tool_call_input.delta": (
+        "response.custom_tool_call_input.done",
+        "input",
+        ("item_id", "output_index"),
+    ),
+    "response.mcp_call_arguments.delta": (
+        "response.mcp_call_arguments.done",
+        "arguments",
+        ("item_id", "output_index"),
+    ),
+    "response.code_interpreter_call_code.delta": (
+        "response.code_interpreter_call_code.done",
+        "code",
+        ("item_id", "output_index"),
+    ),
+    "response.reasoning_summary_text.delta": (
+        "response.reasoning_summary_text.done",
+        "text",
+        ("item_id", "output_index", "summary_index"),
+    ),
+    "response.reasoning_text.delta": (
+        "response.reasoning_text.done",
+        "text",
+        ("item_id", "output_index", "content_index"),
+    ),
+}
+_DONES = {done: (field, keys) for done, field, keys in _DELTAS.values()}
+
+
+class StreamChecks:
+    """The sequence rules for one response stream; returns problems with their event index."""
+
+    __slots__ = (
+        "_count",
+        "_created",
+        "_error_event",
+        "_last_sequence",
+        "_parts",
+        "_terminals",
+    )
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._last_sequence: tuple[int, int] | None = None  # (sequence number, event index)
+        self._parts: dict[tuple[Any, ...], list[str]] = {}
+        self._created: tuple[int, Any] | None = None  # (event index, response id)
+        self._terminals: list[tuple[int, str, Any]] = []  # (event index, type, response id)
+        self._error_event = False
+
+    def event(self, index: int, name: str | None, data: Mapping[str, Any]) -> list[Problem]:
+        """Check one event (``name`` is its SSE ``event:`` field, ``None`` when it has none)."""
+        self._count += 1
+        out: list[Problem] = []
+        kind = data.get("type")
+        if name and name != "message" and isinstance(kind, str) and name != kind:
+            out.append(
+                Problem(
+                    ("type",),
+                    "event-name",
+                    f"{render(name)} (the SSE event: field)",
+                    render(kind),
+                    f"the SSE event is named {name!r} but its data says type {kind!r}",
+                )
+            )
+        sequence = data.get("sequence_number")
+        if type(sequence) is int:
+            last = self._last_sequence
+            if last is not None and sequence <= last[0]:
+                out.append(
+                    Problem(
+                        ("sequence_number",),
+                        "sequence-number",
+                        f"> {last[0]} (event #{last[1]})",
+                        str(sequence),
+                        "sequence numbers must strictly increase",
+                    )
+                )
+            self._last_sequence = (sequence, index)
+        if not isinstance(kind, str):
+            return out
+        delta = _DELTAS.get(kind)
+        if delta is not None:
+            text = data.get("delta")
+            if isinstance(text, str):
+                key = (delta[0], *(data.get(field) for field in delta[2]))
+                self._parts.setdefault(key, []).append(text)
+        elif kind in _DONES:
+            out.extend(self._done(kind, data))
+        elif kind in TERMINAL:
+            self._terminals.append((index, kind, _response_id(data)))
+            out.extend(_terminal_status(kind, data))
+        elif kind == "response.created":
+            if self._created is None:
+                self._created = (index, _response_id(data))
+        elif kind == "error":
+            self._error_event = True
+        return out
+
+    def _done(self, kind: str, data: Mapping[str, Any]) -> list[Problem]:
+        field, keys = _DONES[kind]
+        pieces = self._parts.pop((kind, *(data.get(key) for key in keys)), None)
+        value = data.get(field)
+        if pieces is None or not isinstance(value, str):
+            return []
+        joined = "".join(pieces)
+        if joined == value:
+            return []
+        where = ", ".join(f"{key} {data.get(key)!r}" for key in keys if key in data)
+        return [
+            Problem(
+                (field,),
+                "delta-concat",
+                f"{render(joined)} (the {len(pieces)} deltas joined)",
+                render(value),
+                f"the deltas of {where} do not concatenate to the {kind} value"
+                + _first_difference(joined, value),
+            )
+        ]
+
+    def end(self, *, failure_recorded: bool = False) -> list[tuple[int | None, Problem]]:
+        """The rules about the whole stream; ``None`` as the index means the stream itself."""
+        out: list[tuple[int | None, Problem]] = []
+        terminals = self._terminals
+        if not terminals and not failure_recorded and not self._error_event and self._count:
+            out.append(
+                (
+                    None,
+                    Problem(
+                        (),
+                        "terminal-event",
+                        "one of response.completed, response.failed, response.incomplete",
+                        f"none in {self._count} events",
+                        "the stream ended without a terminal event, and no failure was recorded",
+                    ),
+                )
+            )
+        first = terminals[0] if terminals else None
+        for index, kind, _ in terminals[1:]:
+            assert first is not None
+            out.append(
+                (
+                    index,
+                    Problem(
+                        ("type",),
+                        "terminal-event",
+                        f"no event after the terminal {first[1]} (event #{first[0]})",
+                        render(kind),
+                        "a stream has exactly one terminal event",
+                    ),
+                )
+            )
+        created = self._created
+        if (
+            created is not None
+            and created[1] is not None
+            and first is not None
+            and created[1] != first[2]
+        ):
+            out.append(
+                (
+                    first[0],
+                    Problem(
+                        ("response", "id"),
+                        "response-id",
+                        f"{render(created[1])} (the id in response.created, event #{created[0]})",
+                        MISSING if first[2] is None else render(first[2]),
+                        "the terminal event names another response than response.created",
+                    ),
+                )
+            )
+        return out
+
+
+def _terminal_status(kind: str, data: Mapping[str, Any]) -> list[Problem]:
+    response = data.get("response")
+    status = response.get("status") if isinstance(response, Mapping) else None
+    expected = kind.removeprefix("response.")
+    if not isinstance(status, str) or status == expected:
+        return []
+    return [
+        Problem(
+            ("response", "status"),
+            "terminal-status",
+            render(expected),
+            render(status),
+            f"a {kind} event carries a response whose status is {status!r}",
+        )
+    ]
+
+
+def _response_id(data: Mapping[str, Any]) -> Any:
+    response = data.get("response")
+    return response.get("id") if isinstance(response, Mapping) else None
+
+
+def _first_difference(joined: str, value: str) -> str:
+    at = next(
+        (i for i, (a, b) in enumerate(zip(joined, value, strict=False)) if a != b),
+        min(len(joined), len(value)),
+    )
+    return f" (they differ from character {at} on)"

@@ -1,0 +1,291 @@
+"""The strict-mode rules for a tool's parameters schema (sans-I/O).
+
+With ``"strict": true`` the API constrains generation to the schema, and so accepts only a
+subset of JSON Schema; anything else is refused with a 400 when the request is sent. The
+rules, as the structured-outputs guide documents them
+(https://platform.openai.com/docs/guides/structured-outputs#supported-schemas):
+
+- the root is an object schema, not ``anyOf``;
+- every object (nested ones, ``$defs``, ``anyOf`` branches and array items included) has
+  ``"additionalProperties": false`` and lists every property in ``required`` (an optional
+  field is written as a union with ``null``);
+- no ``allOf``, ``oneOf``, ``not``, ``if``/``then``/``else``, ``dependentRequired``,
+  ``dependentSchemas``, ``patternProperties`` and the other keywords of :data:`UNSUPPORTED`;
+  ``$ref`` only to the schema itself (``#/$defs/...``);
+- at most 5,000 properties in all, 10 levels of nested objects, 1,000 enum values, and 120,000
+  characters of property names, definition names, enum values and const values together; an
+  enum of more than 250 strings holds at most 15,000 characters.
+
+The same rules hold for a ``json_schema`` text format with ``strict`` true. Paths are relative to
+the schema checked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from harness._validate_schema import MISSING, Problem, render
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_ENUM_VALUES",
+    "MAX_PROPERTIES",
+    "MAX_STRING_LENGTH",
+    "UNSUPPORTED",
+    "strict_problems",
+]
+
+MAX_PROPERTIES = 5_000
+MAX_DEPTH = 10
+MAX_ENUM_VALUES = 1_000
+MAX_STRING_LENGTH = 120_000
+LARGE_ENUM = 250
+LARGE_ENUM_LENGTH = 15_000
+
+UNSUPPORTED = (
+    "allOf",
+    "oneOf",
+    "not",
+    "if",
+    "then",
+    "else",
+    "dependentRequired",
+    "dependentSchemas",
+    "dependencies",
+    "patternProperties",
+    "unevaluatedProperties",
+    "propertyNames",
+    "minProperties",
+    "maxProperties",
+    "unevaluatedItems",
+    "contains",
+    "minContains",
+    "maxContains",
+    "uniqueItems",
+)
+"""Keywords strict mode refuses: the composition keywords the guide names, and the object and
+array constraints it lists as unsupported."""
+
+Path = tuple[str | int, ...]
+
+
+def _is_object(node: dict[str, Any]) -> bool:
+    kind = node.get("type")
+    return kind == "object" or (isinstance(kind, list) and "object" in kind) or "properties" in node
+
+
+def _children(node: dict[str, Any], path: Path) -> Iterator[tuple[Path, Any]]:
+    """The subschemas strict mode allows, with their paths (not through unsupported keywords)."""
+    properties = node.get("properties")
+    if isinstance(properties, dict):
+        for name, child in properties.items():
+            yield (*path, "properties", name), child
+    items = node.get("items")
+    if isinstance(items, dict):
+        yield (*path, "items"), items
+    for keyword in ("anyOf", "prefixItems"):
+        branches = node.get(keyword)
+        if isinstance(branches, list):
+            for i, child in enumerate(branches):
+                yield (*path, keyword, i), child
+
+
+def _definitions(node: dict[str, Any], path: Path) -> Iterator[tuple[Path, str, Any]]:
+    for keyword in ("$defs", "definitions"):
+        defs = node.get(keyword)
+        if isinstance(defs, dict):
+            for name, child in defs.items():
+                yield (*path, keyword, name), name, child
+
+
+@dataclass
+class _Totals:
+    properties: int = 0
+    enum_values: int = 0
+    characters: int = 0
+
+
+def strict_problems(root: Any) -> list[Problem]:
+    """Every strict-mode rule ``root`` (a parameters schema) breaks, in document order."""
+    if not isinstance(root, dict) or not _is_object(root) or "anyOf" in root:
+        found = root.get("type", MISSING) if isinstance(root, dict) else root
+        if isinstance(root, dict) and "anyOf" in root:
+            found = "anyOf"
+        return [
+            Problem(
+                (),
+                "strict-root",
+                'an object schema ("type": "object", not anyOf)',
+                found if found in (MISSING, "anyOf") else render(found),
+                "strict mode needs an object at the root of the parameters schema",
+            ),
+            *(_walk(root) if isinstance(root, dict) else []),
+        ]
+    return _walk(root)
+
+
+def _walk(root: dict[str, Any]) -> list[Problem]:
+    out: list[Problem] = []
+    totals = _Totals()
+    stack: list[tuple[Path, Any]] = [((), root)]
+    while stack:
+        path, node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        out.extend(_node_problems(root, path, node, totals))
+        children = list(_children(node, path))
+        for def_path, name, child in _definitions(node, path):
+            totals.characters += len(name)
+            children.append((def_path, child))
+        stack.extend(reversed(children))
+    if totals.properties > MAX_PROPERTIES:
+        out.append(
+            Problem(
+                (),
+                "strict-properties-limit",
+                f"at most {MAX_PROPERTIES:,} properties in all",
+                f"{totals.properties:,}",
+                "strict mode limits the number of object properties in a schema",
+            )
+        )
+    if totals.enum_values > MAX_ENUM_VALUES:
+        out.append(
+            Problem(
+                (),
+                "strict-enum-limit",
+                f"at most {MAX_ENUM_VALUES:,} enum values in all",
+                f"{totals.enum_values:,}",
+                "strict mode limits the number of enum values in a schema",
+            )
+        )
+    if totals.characters > MAX_STRING_LENGTH:
+        out.append(
+            Problem(
+                (),
+                "strict-string-limit",
+                f"at most {MAX_STRING_LENGTH:,} characters of names, enum and const values",
+                f"{totals.characters:,}",
+                "strict mode limits the total length of property names, definition names, "
+                "enum values and const values",
+            )
+        )
+    depth, deepest = _depth(root, root, (), 0, frozenset())
+    if depth > MAX_DEPTH:
+        out.append(
+            Problem(
+                deepest,
+                "strict-depth-limit",
+                f"at most {MAX_DEPTH} levels of nested objects",
+                f"{depth} levels",
+                "strict mode limits how deep objects nest",
+            )
+        )
+    return out
+
+
+def _node_problems(
+    root: dict[str, Any], path: Path, node: dict[str, Any], totals: _Totals
+) -> Iterator[Problem]:
+    for keyword in UNSUPPORTED:
+        if keyword in node:
+            yield Problem(
+                (*path, keyword),
+                "strict-keyword",
+                f"no {keyword} (strict mode does not support it)",
+                render(node[keyword], 60),
+                f"strict mode refuses the {keyword} keyword",
+            )
+    ref = node.get("$ref")
+    if isinstance(ref, str) and _resolve(root, ref) is None:
+        yield Problem(
+            (*path, "$ref"),
+            "strict-ref",
+            "a reference into this schema (#, #/$defs/...)",
+            render(ref),
+            "strict mode resolves only references within the schema itself",
+        )
+    if _is_object(node):
+        properties = node.get("properties")
+        properties = properties if isinstance(properties, dict) else {}
+        additional = node.get("additionalProperties", MISSING)
+        if additional is not False:
+            yield Problem(
+                (*path, "additionalProperties"),
+                "strict-additional-properties",
+                "false",
+                additional if additional == MISSING else render(additional),
+                'strict mode needs "additionalProperties": false on every object',
+            )
+        required = node.get("required")
+        required = required if isinstance(required, list) else []
+        for name in properties:
+            if name not in required:
+                yield Problem(
+                    (*path, "properties", name),
+                    "strict-required",
+                    'listed in "required"',
+                    "not listed",
+                    f"strict mode needs every property required; for an optional {name!r} "
+                    'list it and allow null ("type": [..., "null"])',
+                )
+        totals.properties += len(properties)
+        totals.characters += sum(len(name) for name in properties)
+    enum = node.get("enum")
+    if isinstance(enum, list):
+        totals.enum_values += len(enum)
+        length = sum(len(v) if isinstance(v, str) else len(json.dumps(v)) for v in enum)
+        totals.characters += length
+        if len(enum) > LARGE_ENUM and length > LARGE_ENUM_LENGTH:
+            yield Problem(
+                (*path, "enum"),
+                "strict-enum-size",
+                f"at most {LARGE_ENUM_LENGTH:,} characters in an enum of over {LARGE_ENUM} values",
+                f"{length:,} characters in {len(enum)} values",
+                "strict mode limits the length of large enums",
+            )
+    const = node.get("const")
+    if isinstance(const, str):
+        totals.characters += len(const)
+
+
+def _resolve(root: dict[str, Any], ref: str) -> Any:
+    """The subschema a local ``$ref`` points at, or ``None``."""
+    if not ref.startswith("#"):
+        return None
+    node: Any = root
+    for raw in ref[1:].split("/")[1:] if ref != "#" else []:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def _depth(
+    root: dict[str, Any], node: Any, path: Path, level: int, refs: frozenset[str]
+) -> tuple[int, Path]:
+    """The deepest object nesting under ``node`` and the path where it is reached.
+
+    ``$ref``s are followed (a recursive reference is not: its depth is the model's choice).
+    """
+    if not isinstance(node, dict):
+        return level, path
+    if _is_object(node):
+        level += 1
+    best = (level, path)
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref not in refs:
+        target = _resolve(root, ref)
+        if target is not None:
+            found = _depth(root, target, path, level - _is_object(node), refs | {ref})
+            best = max(best, found, key=lambda pair: pair[0])
+    for child_path, child in _children(node, path):
+        found = _depth(root, child, child_path, level, refs)
+        best = max(best, found, key=lambda pair: pair[0])
+    return best

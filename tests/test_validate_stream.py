@@ -1,0 +1,158 @@
+"""The stream rules no schema can express, each on a real transcript with one thing changed."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from harness import Reconnecting, ServerSentEvent, events_from_body, load_fixture
+from harness._validate import DEFAULT_ALLOWLIST, Report, validate
+from tests.conftest import CORPUS
+
+TEXT = events_from_body(
+    load_fixture(CORPUS / "sse" / "openllmetry__responses_text_obfuscation.sse")
+)
+CALLS = events_from_body(
+    load_fixture(CORPUS / "sse" / "pydanticai__responses_parallel_function_calls_usage.sse")
+)
+TEXT_DONE, COMPLETED = 82, 85
+ARGUMENTS_DONE = 11
+
+
+def text() -> list[dict[str, Any]]:
+    return copy.deepcopy(TEXT)
+
+
+def found(report: Report) -> list[tuple[str, str, int | None, str]]:
+    return [(f.path, f.rule, f.event, f.subject) for f in report.findings]
+
+
+def named(events: list[dict[str, Any]], names: dict[int, str]) -> list[ServerSentEvent]:
+    return [
+        ServerSentEvent(event=names.get(i, event["type"]), data=json.dumps(event))
+        for i, event in enumerate(events)
+    ]
+
+
+def test_a_real_stream_passes_every_rule() -> None:
+    """The unchanged transcripts (text deltas; two parallel calls) have no findings."""
+    assert [] == found(validate(TEXT))
+    assert [] == found(validate(CALLS))
+    assert [] == found(validate(named(TEXT, {})))
+
+
+def test_an_event_name_that_differs_from_its_type_is_found() -> None:
+    """The SSE event: name must equal data.type when both are present."""
+    report = validate(named(TEXT, {1: "response.created"}))
+    assert [("$.type", "event-name", 1, "response.in_progress")] == found(report)
+    assert '"response.created" (the SSE event: field)' == report.findings[0].expected
+
+
+def test_events_without_a_name_are_not_blamed() -> None:
+    """Data-only events (dispatched as the default 'message') have no name to compare."""
+    events = [ServerSentEvent(data=json.dumps(event)) for event in TEXT]
+    assert [] == found(validate(events))
+
+
+def test_a_sequence_number_that_does_not_increase_is_found() -> None:
+    """sequence_number must strictly increase: a repeat and a step back are each found."""
+    events = text()
+    events[5]["sequence_number"] = 4
+    events[9]["sequence_number"] = 2
+    report = validate(events)
+    assert [
+        ("$.sequence_number", "sequence-number", 5, "response.output_text.delta"),
+        ("$.sequence_number", "sequence-number", 9, "response.output_text.delta"),
+    ] == found(report)
+    assert "> 4 (event #4)" == report.findings[0].expected
+
+
+def test_text_deltas_that_do_not_add_up_to_the_done_text_are_found() -> None:
+    """The output_text deltas of a part concatenate to its output_text.done text."""
+    events = text()
+    events[TEXT_DONE]["text"] += "!"
+    report = validate(events)
+    assert [("$.text", "delta-concat", TEXT_DONE, "response.output_text.done")] == found(report)
+    assert "differ from character" in report.findings[0].message
+
+
+def test_argument_deltas_that_do_not_add_up_to_the_done_arguments_are_found() -> None:
+    """The function_call_arguments deltas of a call concatenate to its .done arguments."""
+    events = copy.deepcopy(CALLS)
+    events[ARGUMENTS_DONE]["arguments"] = '{"city": "Paris"}'
+    assert [
+        ("$.arguments", "delta-concat", ARGUMENTS_DONE, "response.function_call_arguments.done")
+    ] == found(validate(events))
+
+
+def test_a_stream_without_a_terminal_event_is_found() -> None:
+    """A stream that just stops, with no failure recorded, lacks its terminal event."""
+    report = validate(text()[:COMPLETED])
+    assert [("$", "terminal-event", None, "stream")] == found(report)
+    assert "none in 85 events" == report.findings[0].found
+
+
+def test_an_error_event_ends_a_stream_without_a_terminal_event() -> None:
+    """A stream that ends with an error event recorded its failure: no terminal is missing."""
+    error = {"type": "error", "code": "server_error", "message": "boom", "param": None}
+    events = [*text()[:COMPLETED], {**error, "sequence_number": COMPLETED}]
+    assert [] == found(validate(events))
+
+
+def test_a_second_terminal_event_is_found() -> None:
+    """Exactly one terminal event: another one after it is found where it is."""
+    events = text()
+    again = {**copy.deepcopy(events[COMPLETED]), "sequence_number": COMPLETED + 1}
+    report = validate([*events, again])
+    assert [("$.type", "terminal-event", COMPLETED + 1, "response.completed")] == found(report)
+
+
+def test_a_terminal_event_for_another_response_is_found() -> None:
+    """The response id of response.completed is the one response.created announced."""
+    events = text()
+    events[COMPLETED]["response"]["id"] = "resp_other"
+    report = validate(events)
+    assert [("$.response.id", "response-id", COMPLETED, "response.completed")] == found(report)
+    assert report.findings[0].expected.startswith('"resp_0fef0f8a6893787000')
+
+
+def test_a_terminal_event_with_another_status_is_found() -> None:
+    """response.completed carries a response whose status is completed."""
+    events = text()
+    events[COMPLETED]["response"]["status"] = "failed"
+    assert [("$.response.status", "terminal-status", COMPLETED, "response.completed")] == found(
+        validate(events)
+    )
+
+
+def test_a_reconnect_starts_a_new_attempt() -> None:
+    """Typed events with a Reconnecting: the broken attempt needs no terminal event."""
+    broken = text()[:10]
+    retry = Reconnecting(attempt=1, max_retries=5, delay=0.5, error="stream closed")
+    assert [] == found(validate([*broken, retry, *text()]))
+
+
+def test_done_from_chat_completions_is_waived_by_default_and_found_without() -> None:
+    """'data: [DONE]' ends OpenRouter's Responses streams: waived by the default allowlist."""
+    body = (
+        b"".join(f"data: {json.dumps(event)}\n\n".encode() for event in TEXT) + b"data: [DONE]\n\n"
+    )
+    report = validate(body)
+    assert [] == found(report)
+    assert 1 == dict(report.waivers)[DEFAULT_ALLOWLIST[-1]]
+    assert [("$", "sse-done", COMPLETED + 1, "")] == found(validate(body, allowlist=()))[-1:]
+
+
+def test_data_that_is_not_json_is_found() -> None:
+    """Any other non-JSON data is a finding at its event index."""
+    body = b"event: response.created\ndata: {not json\n\n"
+    assert [("$", "json", 0, "")] == found(validate(body))[:1]
+
+
+def test_a_chat_completions_stream_is_noted_not_checked() -> None:
+    """Chunks of Chat Completions are not Responses events: a note, no findings."""
+    body = load_fixture(CORPUS / "sse" / "pydanticai__chat_completions_tool_call_deltas.sse")
+    report = validate(body)
+    assert report.ok
+    assert ["a Chat Completions stream, not a Responses stream: not checked"] == list(report.notes)
