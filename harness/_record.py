@@ -226,8 +226,10 @@ class _Recorder:
         drop_headers: Sequence[str],
         redact_headers: Iterable[str],
         clock: Callable[[], float],
+        validate: str = "off",
     ) -> None:
         self.path = Path(path)
+        self.validate = validate
         self.mode = RecordMode.parse(mode)
         self.fixtures = None if fixtures is None else Path(fixtures)
         self.fixture_name = fixture_name or self.path.stem
@@ -308,6 +310,12 @@ class _Recorder:
         if self.fixtures is not None:
             self._write_fixtures(recorded, redactor)
         write_atomic(self.path, data, secrets=redactor.secrets)
+        if self.validate != "off":
+            from harness._validate import enforce, validate  # jsonschema loads only when asked
+
+            enforce(
+                validate(self.path, secrets=redactor.secrets), self.validate, what=str(self.path)
+            )
         return self.path
 
     def _write_fixtures(self, recorded: Sequence[Interaction], redactor: Redactor) -> None:
@@ -334,7 +342,9 @@ class RecordingTransport(httpx.BaseTransport):
     ``fixtures`` names a folder for the raw SSE body of each streamed interaction
     (``NAME.sse``, then ``NAME-2.sse``...; ``NAME`` defaults to the cassette's stem).
     ``secrets`` replaces the default (``$OPENAI_API_KEY``); every value seen in a redacted
-    header is added to it. The cassette is written by :meth:`close`.
+    header is added to it. ``validate`` (``off``, ``warn`` or ``fail``, a
+    :class:`~harness.ValidationMode`) checks the written cassette with :func:`harness.validate`.
+    The cassette is written by :meth:`close`.
     """
 
     def __init__(
@@ -349,6 +359,7 @@ class RecordingTransport(httpx.BaseTransport):
         drop_headers: Sequence[str] = DEFAULT_DROP_HEADERS,
         redact_headers: Iterable[str] = DEFAULT_REDACT_HEADERS,
         clock: Callable[[], float] = time.perf_counter,
+        validate: str = "off",
     ) -> None:
         self._wrapped = wrapped
         self._recorder = _Recorder(
@@ -360,6 +371,7 @@ class RecordingTransport(httpx.BaseTransport):
             drop_headers=drop_headers,
             redact_headers=redact_headers,
             clock=clock,
+            validate=validate,
         )
 
     @property
@@ -406,6 +418,7 @@ class AsyncRecordingTransport(httpx.AsyncBaseTransport):
         drop_headers: Sequence[str] = DEFAULT_DROP_HEADERS,
         redact_headers: Iterable[str] = DEFAULT_REDACT_HEADERS,
         clock: Callable[[], float] = time.perf_counter,
+        validate: str = "off",
     ) -> None:
         self._wrapped = wrapped
         self._recorder = _Recorder(
@@ -417,6 +430,7 @@ class AsyncRecordingTransport(httpx.AsyncBaseTransport):
             drop_headers=drop_headers,
             redact_headers=redact_headers,
             clock=clock,
+            validate=validate,
         )
 
     @property

@@ -413,8 +413,14 @@ class _Replayer:
         clock: VirtualClock | None,
         allow_repeats: bool,
         match_body: bool,
+        validate: str = "off",
     ) -> None:
         self.cassette = cassette if isinstance(cassette, Cassette) else Cassette.load(cassette)
+        if validate != "off":
+            from harness._validate import enforce
+            from harness._validate import validate as check
+
+            enforce(check(self.cassette), validate, what=str(self.cassette.path or "the cassette"))
         self.scale = parse_timing(timing)
         self.chunking = Chunking.parse(chunking)
         self.faults = dict(faults or {})
@@ -477,7 +483,9 @@ class ReplayTransport(httpx.BaseTransport):
     lists JSON paths of the request body to leave out of matching (``$.metadata``,
     ``$.input[*].id``); ``match_body=False`` matches on method, path and query alone (a
     cassette recorded by another client). ``allow_repeats`` serves the last matching interaction
-    again once all have been used. ``unused()`` lists the interactions not served yet.
+    again once all have been used. ``validate`` (``off``, ``warn``, ``fail``) checks the cassette
+    with :func:`harness.validate` when it loads. ``unused()`` lists the interactions not served
+    yet.
     """
 
     def __init__(
@@ -491,6 +499,7 @@ class ReplayTransport(httpx.BaseTransport):
         clock: VirtualClock | None = None,
         allow_repeats: bool = False,
         match_body: bool = True,
+        validate: str = "off",
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._replayer = _Replayer(
@@ -502,6 +511,7 @@ class ReplayTransport(httpx.BaseTransport):
             clock=clock,
             allow_repeats=allow_repeats,
             match_body=match_body,
+            validate=validate,
         )
         self._sleep = sleep
 
@@ -577,6 +587,7 @@ class AsyncReplayTransport(httpx.AsyncBaseTransport):
         clock: VirtualClock | None = None,
         allow_repeats: bool = False,
         match_body: bool = True,
+        validate: str = "off",
     ) -> None:
         self._replayer = _Replayer(
             cassette,
@@ -587,6 +598,7 @@ class AsyncReplayTransport(httpx.AsyncBaseTransport):
             clock=clock,
             allow_repeats=allow_repeats,
             match_body=match_body,
+            validate=validate,
         )
 
     @property

@@ -63,6 +63,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="allow recording although CI=true",
     )
     group.addoption(
+        "--harness-validate",
+        choices=["off", "warn", "fail"],
+        default="off",
+        help="validate every cassette (payloads, tool schemas, stream events) as it is "
+        "replayed or recorded: off (default), warn, fail",
+    )
+    group.addoption(
         "--harness-timing",
         default="instant",
         help="replay timing: instant (default), recorded, or a factor",
@@ -138,6 +145,7 @@ class _Settings:
     chunking: str
     timing: str
     model: str | None
+    validate: str
 
 
 def _settings(request: pytest.FixtureRequest) -> _Settings:
@@ -159,6 +167,7 @@ def _settings(request: pytest.FixtureRequest) -> _Settings:
         chunking=kwargs.get("chunking") or config.getoption("harness_chunking") or "recorded",
         timing=str(kwargs.get("timing") or config.getoption("harness_timing")),
         model=kwargs.get("model"),
+        validate=str(config.getoption("harness_validate")),
     )
 
 
@@ -260,15 +269,20 @@ def harness_transport(
             chunking=settings.chunking,
             match_ignore=settings.match_ignore,
             clock=harness_clock,
+            validate=settings.validate,
         )
     elif settings.mode is RecordMode.NEW_EPISODES and settings.path.exists():
         replay = ReplayTransport(
             settings.path, match_ignore=settings.match_ignore, clock=harness_clock
         )
-        record = RecordingTransport(httpx.HTTPTransport(), settings.path, mode=settings.mode)
+        record = RecordingTransport(
+            httpx.HTTPTransport(), settings.path, mode=settings.mode, validate=settings.validate
+        )
         transport = _EpisodesTransport(replay, record)
     else:
-        transport = RecordingTransport(httpx.HTTPTransport(), settings.path, mode=RecordMode.ALL)
+        transport = RecordingTransport(
+            httpx.HTTPTransport(), settings.path, mode=RecordMode.ALL, validate=settings.validate
+        )
     yield transport
     transport.close()
     if replay is not None:
@@ -321,18 +335,25 @@ if _ASYNCIO:  # the asyncio fixtures need pytest-asyncio
                 chunking=settings.chunking,
                 match_ignore=settings.match_ignore,
                 clock=harness_clock,
+                validate=settings.validate,
             )
         elif settings.mode is RecordMode.NEW_EPISODES and settings.path.exists():
             replay = AsyncReplayTransport(
                 settings.path, match_ignore=settings.match_ignore, clock=harness_clock
             )
             record = AsyncRecordingTransport(
-                httpx.AsyncHTTPTransport(), settings.path, mode=settings.mode
+                httpx.AsyncHTTPTransport(),
+                settings.path,
+                mode=settings.mode,
+                validate=settings.validate,
             )
             transport = _AsyncEpisodesTransport(replay, record)
         else:
             transport = AsyncRecordingTransport(
-                httpx.AsyncHTTPTransport(), settings.path, mode=RecordMode.ALL
+                httpx.AsyncHTTPTransport(),
+                settings.path,
+                mode=RecordMode.ALL,
+                validate=settings.validate,
             )
         yield transport
         await transport.aclose()
