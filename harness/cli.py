@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import signal
 import statistics
 import sys
@@ -129,8 +130,16 @@ def _timing(_: click.Context, __: click.Parameter, value: str) -> str:
 
 @click.group()
 @click.version_option(package_name="harness")
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Also show the client's retries and warnings.")
+def main(verbose: bool) -> None:
     """Record and replay streaming OpenAI Responses API sessions, offline and faithfully."""
+    logger = logging.getLogger("harness")
+    if not any(getattr(handler, "harness_cli", False) for handler in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("harness: %(message)s"))
+        handler.harness_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose else logging.ERROR)
 
 
 # -- record ---------------------------------------------------------------------------------------
@@ -567,6 +576,106 @@ def proxy(upstream: str, path: Path, fixture: Path | None, host: str, port: int)
             f"proxying {upstream} at {{url}}, recording to {path}",
             lambda: click.echo(f"wrote {path}", err=True),
         )
+
+
+# -- validate -------------------------------------------------------------------------------------
+
+_VALIDATED = (".yaml", ".yml", ".sse", ".json")
+_UNUSABLE = ("unreadable", "cassette")  # rules that mean "could not read the file at all"
+
+
+@main.command(name="validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="The whole report as JSON, for CI.")
+def validate_command(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Check cassettes, fixtures and payload files against the schemas.
+
+    Request payloads and tool definitions (with the strict-mode rules), every stream event by
+    its type, the stream rules (sequence numbers, deltas adding up to .done, one terminal
+    event), and our cassette format. Folders are searched for .yaml, .yml and .sse files.
+    Exit 1 on findings, 2 when a file cannot be read at all.
+
+    \b
+    Examples:
+      harness validate cassettes/ fixtures/
+      harness validate --json tests/cassettes > validation.json
+    """
+    from harness._validate import Report, validate
+
+    with errors():
+        files = [f for f in _files(paths) if f.suffix.lower() in _VALIDATED or f in paths]
+        reports: list[Report] = []
+        show_bar = len(files) > 20 and sys.stderr.isatty() and not as_json
+        with (
+            click.progressbar(files, label="validating", file=sys.stderr, show_pos=True)
+            if show_bar
+            else _plain(files) as chosen
+        ):
+            for file in chosen:
+                reports.append(validate(file))
+        findings = [finding for report in reports for finding in report.findings]
+        waived = sum(report.waived for report in reports)
+        notes = [note for report in reports for note in report.notes]
+        unusable = [f for f in findings if f.rule in _UNUSABLE]
+        if as_json:
+            click.echo(Report(tuple(findings), waived, tuple(notes)).to_json(), nl=False)
+        else:
+            for finding in findings:
+                if finding.rule not in _UNUSABLE:
+                    click.echo(str(finding))
+            for note in notes:
+                click.echo(f"note: {note}", err=True)
+        for finding in unusable:
+            click.echo(f"harness: {finding.file}: {finding.message}", err=True)
+        if unusable:
+            sys.exit(2)
+        summary = (
+            f"{len(files)} file(s): "
+            + (f"{len(findings)} finding(s)" if findings else "no findings")
+            + (f", {waived} waived by the allowlist" if waived else "")
+        )
+        if findings:
+            fail(summary)
+        if not as_json:
+            click.echo(summary)
+
+
+@contextmanager
+def _plain(items: Sequence[Path]) -> Iterator[Sequence[Path]]:
+    yield items
+
+
+# -- demo -----------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the files it writes (default: a new temporary folder).",
+)
+def demo(out: Path | None) -> None:
+    """The whole loop, offline: record, validate, replay, compare with a snapshot.
+
+    Starts the scripted Responses server on loopback, records a two-turn session through the
+    client (a 429 and its retry, a shell tool call, the answer), validates the cassette,
+    replays it through the same client offline, and compares it with the bundled snapshot.
+
+    \b
+    Example:
+      harness demo --out /tmp/harness-demo
+    """
+    from harness._demo import run_demo
+
+    with errors():
+        result = run_demo(out, click.echo)
+        click.echo(
+            f"files: {result.folder}/demo.yaml (cassette), demo.sse and demo-2.sse "
+            "(fixtures); try: harness inspect " + str(result.folder / "demo.yaml")
+        )
+        if not result.ok:
+            fail("the demo did not come out as expected (see above)")
 
 
 if __name__ == "__main__":
