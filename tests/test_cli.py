@@ -404,3 +404,87 @@ def test_proxy_with_a_bad_upstream_is_one_line(tmp_path: Path) -> None:
         2,
         "upstream must be an http(s) URL",
     )
+
+
+# -- validate -------------------------------------------------------------------------------------
+
+
+def test_validate_of_the_bundled_examples_is_clean() -> None:
+    """The bundled cassette and fixtures validate without findings (exit 0)."""
+    result = run("validate", ROOT / "cassettes", ROOT / "fixtures")
+    assert 0 == result.exit_code, result.output
+    assert "no findings" in result.output.splitlines()[-1]
+
+
+def test_validate_reports_every_finding_and_exits_1(tmp_path: Path) -> None:
+    """A fixture with a wrong-typed delta and a bad sequence: each finding with its place."""
+    bad = tmp_path / "bad.sse"
+    bad.write_bytes(
+        (ROOT / "fixtures" / "demo-2.sse")
+        .read_bytes()
+        .replace(b'"delta":" folder"', b'"delta":7', 1)
+        .replace(b'"sequence_number":5', b'"sequence_number":1', 1)
+    )
+    result = run("validate", bad)
+    assert 1 == result.exit_code
+    assert f"{bad}:event #4 (response.output_text.delta) $.delta: expected string" in result.output
+    assert "sequence" in result.output
+    assert result.output.strip().splitlines()[-1].startswith("harness: 1 file(s): ")
+
+
+def test_validate_json_output_for_ci(tmp_path: Path) -> None:
+    """--json prints the whole report as JSON."""
+    bad = tmp_path / "payload.json"
+    bad.write_text(json.dumps({"model": "o4-mini", "input": "hi", "instructons": "typo"}))
+    result = run("validate", "--json", bad)
+    assert 1 == result.exit_code
+    report = json.loads(result.output.split("\nharness:")[0])
+    assert [("$.instructons", "request")] == [(f["path"], f["subject"]) for f in report["findings"]]
+    assert "probable typo of 'instructions'" in report["findings"][0]["expected"]
+
+
+def test_validate_of_a_truncated_cassette_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """A cassette that cannot be read: one line naming it and the problem, exit 2."""
+    cut = tmp_path / "cut.yaml"
+    cut.write_bytes((ROOT / "cassettes" / "demo.yaml").read_bytes()[:500])
+    one_line_error(run("validate", cut), 2, str(cut), "truncated or damaged")
+
+
+def test_validate_of_a_missing_path_is_exit_2() -> None:
+    """A missing path: one line, exit 2."""
+    one_line_error(run("validate", "nowhere.yaml"), 2, "nowhere.yaml")
+
+
+# -- demo -----------------------------------------------------------------------------------------
+
+
+def test_demo_records_validates_replays_and_compares(tmp_path: Path) -> None:
+    """`harness demo` runs the loop and says where its files are."""
+    result = run("demo", "--out", tmp_path)
+    assert 0 == result.exit_code, result.output
+    assert "no differences" in result.output
+    assert "the same 27 events" in result.output
+    assert {"demo.yaml", "demo.sse", "demo-2.sse"} == {p.name for p in tmp_path.iterdir()}
+    assert b"sk-demo-not-a-real-key" not in (tmp_path / "demo.yaml").read_bytes()
+
+
+def test_demo_in_a_clean_virtualenv(tmp_path: Path) -> None:
+    """A fresh venv with `pip install .` runs `harness demo` from another folder (a subprocess)."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert 0 == pip.returncode, pip.stderr[-2000:]
+    demo = subprocess.run(
+        [str(venv / "bin" / "harness"), "demo", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert 0 == demo.returncode, demo.stdout + demo.stderr
+    assert "5. compared with the bundled snapshot demo.events: no differences" in demo.stdout
