@@ -47,9 +47,11 @@ from vcrpy are read with vcrpy's loader.
 from __future__ import annotations
 
 import base64
+import collections
 import enum
 import functools
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Iterable
@@ -386,207 +388,462 @@ def _version() -> str:
     return __version__
 
 
-@functools.cache
-def _block_end(indent: int) -> re.Pattern[str]:
-    """Where a literal block indented by ``indent`` ends: a line break before a non-empty line
-    with less indentation."""
-    return re.compile(rf"\n(?! {{{indent}}}|\n)")
-
-
 # -- our reader ---------------------------------------------------------------------------------
+#
+# The reader works on the file's bytes, never on the whole file decoded: the layout is fixed
+# (see ``Cassette.dumps``), so one compiled pattern matches each run of fixed lines, one search
+# finds where each body block ends, and one ``json.loads`` per interaction reads every small
+# value in it (method, URI, headers, status, outcome and chunks). Bodies are cut out of the
+# file and de-indented as bytes; they never become text. Only when something does not fit does
+# the reader go line by line, to say which line is wrong.
+
+
+class _Lines:
+    """Consecutive lines of a fixed layout: one compiled pattern for all of them (the fast
+    path), and one per line, to name the first wrong line when the whole does not match."""
+
+    def __init__(self, *lines: tuple[bytes, str]) -> None:
+        self.pattern = re.compile(b"".join(pattern for pattern, _ in lines))
+        self.lines = tuple((re.compile(pattern), what) for pattern, what in lines)
+
+
+# A headers block: ``headers: {}``, or ``headers:`` and one ``"name": [values]`` line per name.
+_HEADERS = rb'    headers:(?: \{\}\n|\n((?:      "[^\n]*\n)+))'
+_PREAMBLE = _Lines((rb"(?:#[^\n]*\n)*", "comment lines"), (rb"harness: ([^\n]*)\n", "'harness:'"))
+_LISTED = _Lines(
+    (rb"version: 1\n", "'version: 1'"),
+    (rb"interactions:( \[\])?\n", "'interactions:'"),
+)
+_REQUEST = _Lines(
+    (rb"- request:\n", "'- request:'"),
+    (rb'    method: ("[^\n]*)\n', "'method: \"...\"'"),
+    (rb'    uri: ("[^\n]*)\n', "'uri: \"...\"'"),
+    (_HEADERS, "'headers:'"),
+    (rb"    body: ([^\n]*)\n", "'body:'"),
+)
+_RESPONSE = _Lines(
+    (rb"  response:\n", "'response:'"),
+    (rb"    status: (\{[^\n]*)\n", "'status: {...}'"),
+    (_HEADERS, "'headers:'"),
+    (rb"    body:\n", "'body:'"),
+    (rb"      string: ([^\n]*)\n", "'string:'"),
+)
+_HARNESS = _Lines(
+    (rb"  harness:\n", "'harness:'"),
+    (rb"    outcome: (\{[^\n]*)\n", "'outcome: {...}'"),
+    (rb"    chunks: (?:\[\]|(\[))\n", "'chunks: [' or 'chunks: []'"),
+)
+_ERROR = _Lines(
+    (rb"  error: (\{[^\n]*)\n", "'error: {...}'"),
+)
+_CHUNKS_END = b"\n      ]\n"
+# Where a value starts in the file, its text, and its kind ("value", "headers" or "chunks").
+_Source = tuple[int, bytes | None, str]
+# A scanned entry: its values as one JSON array (unread), their sources, request and response
+# bodies.
+_Scanned = tuple[bytes, tuple[_Source, ...], bytes, bytes]
+_OUTCOMES = {outcome.value: outcome for outcome in Outcome}
+
+
+@functools.cache
+def _block_end(indent: int) -> re.Pattern[bytes]:
+    """Where a block indented by ``indent`` ends: at the line break before the first non-empty
+    line indented less (as YAML ends a literal block)."""
+    return re.compile(rb"\n(?! {%d}|\n)" % indent)
+
+
+def _objects(block: bytes | None) -> bytes:
+    """A headers block's lines as JSON objects, one per line: ``{"name": [...]},{...}``."""
+    return b"{" + block[:-1].replace(b"\n", b"},{") + b"}" if block else b""
+
+
+def _header_pairs(entries: list[dict[str, list[str]]]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        [(name, value) for entry in entries for name, values in entry.items() for value in values]
+    )
+
+
+_PIECE = 1 << 15
+
+
+def _deindent(data: bytes, start: int, end: int, indent: int) -> bytes:
+    """``data[start:end]`` without ``indent`` spaces after each line break.
+
+    Done in pieces of about 32 KB, cut before a line break (so no indentation is split), for
+    two reasons. A large body is then allocated once, for the result, not also as a slice of
+    the file; and CPython's ``bytes.replace`` searches a buffer longer than 30,000 bytes with
+    an algorithm it sets up again for every match, which costs more than the copying.
+    """
+    indentation, line_break = b"\n" + b" " * indent, b"\n"
+    if end - start <= _PIECE:
+        return data[start:end].replace(indentation, line_break)
+    pieces = []
+    while start < end:
+        cut = data.find(line_break, start + _PIECE, end) if start + _PIECE < end else -1
+        cut = end if cut == -1 else cut
+        pieces.append(data[start:cut].replace(indentation, line_break))
+        start = cut
+    return b"".join(pieces)
+
+
+# Chunk's slots themselves: setting them directly skips the frozen dataclass's __init__ and
+# __setattr__, which is what makes thousands of chunks cheap. Only _chunks does this.
+_set_offset = vars(Chunk)["offset_ms"].__set__
+_set_size = vars(Chunk)["size"].__set__
+
+
+def _split_pairs(pairs: list[Any]) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    """The offsets and sizes of ``[offset, size]`` pairs (``ValueError`` if they are not)."""
+    if not pairs:
+        return (), ()
+    try:
+        offsets, sizes = zip(*pairs, strict=True)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"not [offset, size] pairs ({exc})") from None
+    if not set(map(type, offsets)) <= {float}:
+        if not set(map(type, offsets)) <= {float, int}:
+            raise ValueError("an offset is not a number")
+        offsets = tuple(map(float, offsets))
+    if set(map(type, sizes)) != {int} or min(sizes) < 0:
+        raise ValueError("a size is not a whole number of bytes")
+    return offsets, sizes
+
+
+def _chunks(offsets: tuple[float, ...], sizes: tuple[int, ...]) -> tuple[Chunk, ...]:
+    """``Chunk(offset, size)`` for each pair, with no Python-level call per chunk: a 5,000-event
+    stream has 5,000 of them, and the dataclass's own __init__ would be half the load time."""
+    chunks = list(map(object.__new__, itertools.repeat(Chunk, len(sizes))))
+    collections.deque(map(_set_offset, chunks, offsets), maxlen=0)
+    collections.deque(map(_set_size, chunks, sizes), maxlen=0)
+    return tuple(chunks)
 
 
 class _Parser:
-    """Reads exactly the layout ``Cassette.dumps`` writes, after checking the checksum."""
+    """Reads exactly the layout ``Cassette.dumps`` writes, after checking the checksum.
+
+    Anything else is refused with a :class:`CassetteError` naming the line; nothing is returned
+    before the whole file has been read.
+    """
 
     def __init__(self, data: bytes, path: Path | None) -> None:
         self.path = path
-        cut = data.rfind(_CHECKSUM.encode(), 0, len(data))
+        cut = data.rfind(_CHECKSUM.encode())
         if cut == -1 or not data.endswith(b"\n") or data.count(b"\n", cut) != 1:
             raise self.error(
                 "truncated or damaged: the checksum line that ends every harness cassette is "
                 "missing; the file is refused, not half-loaded. Re-record it"
             )
         digest = data[cut + len(_CHECKSUM) : -1].decode("ascii", "replace")
-        if hashlib.sha256(data[:cut]).hexdigest() != digest:
+        if hashlib.sha256(memoryview(data)[:cut]).hexdigest() != digest:
             line = data.count(b"\n", 0, cut) + 1
             raise self.error(
                 f"checksum mismatch (line {line}): the file was changed after it was written. "
                 "Re-record it, or after a deliberate edit run harness.Cassette.rehash(path)"
             )
-        try:
-            self.text = data[:cut].decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise self.error(f"not UTF-8 at byte {exc.start}") from exc
+        # Checked once for the whole file, so that every slice of it decodes later.
+        if not data.isascii():
+            try:
+                data[:cut].decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise self.error(f"not UTF-8 at byte {exc.start}") from exc
+        self.data = data
+        self.end = cut  # the checksum line is not part of the content
         self.pos = 0
 
-    def error(self, message: str, line: int | None = None) -> CassetteError:
+    # -- reporting ---------------------------------------------------------------------------
+
+    def error(self, message: str, at: int | None = None, lines: int = 0) -> CassetteError:
+        """A CassetteError naming the file and, given a byte offset ``at``, its line (plus
+        ``lines``)."""
+        line = None if at is None else self.data.count(b"\n", 0, at) + 1 + lines
         return CassetteError(message, path=self.path, line=line)
 
-    def _line_no(self) -> int:
-        return self.text.count("\n", 0, self.pos) + 1
+    def found(self, at: int) -> str:
+        """The line that starts at byte offset ``at``, shortened, for an error message."""
+        end = self.data.find(b"\n", at, self.end)
+        line = self.data[at : self.end if end == -1 else end]
+        return repr(line[:60].decode("utf-8", "replace"))
 
-    def line(self) -> str:
-        end = self.text.find("\n", self.pos)
-        if end == -1:
-            raise self.error("unexpected end of file", self._line_no())
-        line = self.text[self.pos : end]
-        self.pos = end + 1
-        return line
+    def json_error(self, *sources: tuple[int, bytes | None, str]) -> CassetteError:
+        """Why the JSON values read together did not parse, at the line to blame.
 
-    def peek(self) -> str:
-        end = self.text.find("\n", self.pos)
-        return self.text[self.pos : end if end != -1 else len(self.text)]
+        Each source is where a value starts in the file, its text, and its kind: ``value``,
+        ``headers`` (one ``"name": [...]`` member per line) or ``chunks`` (the lines inside the
+        brackets)."""
+        for at, text, kind in sources:
+            if not text:
+                continue
+            if kind == "headers":
+                pieces = [b"{" + line + b"}" for line in text.split(b"\n")[:-1]]
+            else:
+                pieces = [b"[" + text + b"]" if kind == "chunks" else text]
+            for index, piece in enumerate(pieces):
+                try:
+                    json.loads(piece)
+                except ValueError as exc:
+                    within = exc.lineno - 1 if isinstance(exc, json.JSONDecodeError) else 0
+                    line = text.split(b"\n")[index + within][:60].decode("utf-8", "replace")
+                    reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+                    return self.error(
+                        f"malformed value {line.strip()!r}: {reason}", at, index + within
+                    )
+        return self.error("malformed values", sources[0][0])
 
-    def field(self, prefix: str) -> str:
-        """The rest of the next line, which must start with ``prefix``."""
-        line = self.line()
-        if not line.startswith(prefix):
-            raise self.error(
-                f"expected {prefix.strip()!r}, found {line[:60]!r}", self._line_no() - 1
-            )
-        return line[len(prefix) :]
+    # -- reading -----------------------------------------------------------------------------
 
-    def json(self, text: str) -> Any:
+    def expect(self, lines: _Lines) -> re.Match[bytes]:
+        """Match ``lines`` here and move past them, or raise naming the first wrong line."""
+        match = lines.pattern.match(self.data, self.pos, self.end)
+        if match is None:
+            at = self.pos
+            for pattern, what in lines.lines:
+                line = pattern.match(self.data, at, self.end)
+                if line is None:
+                    raise self.error(f"expected {what}, found {self.found(at)}", at)
+                at = line.end()
+            raise self.error("malformed", self.pos)  # not reached: the lines are the whole
+        self.pos = match.end()
+        return match
+
+    def value(self, match: re.Match[bytes], group: int) -> Any:
+        """One JSON value: group ``group`` of ``match``."""
+        text = match[group]
         try:
             return json.loads(text)
         except ValueError as exc:
-            raise self.error(f"malformed value {text[:60]!r}: {exc}", self._line_no() - 1) from exc
+            raise self.json_error((match.start(group), text, "value")) from exc
 
     def cassette(self) -> Cassette:
-        while self.peek().startswith("#"):
-            self.line()
-        header = self.json(self.field("harness: "))
+        header = self.value(self.expect(_PREAMBLE), 1)
         if not isinstance(header, dict) or header.get("format") != FORMAT:
             raise self.error(
                 f"cassette format {header.get('format') if isinstance(header, dict) else '?'} "
                 f"is not supported by this harness (format {FORMAT}); re-record it",
-                self._line_no() - 1,
+                self.pos - 1,
             )
-        self.field("version: 1")
-        answered: list[Interaction] = []
-        listed = self.line()
-        if listed == "interactions:":
-            while self.peek().startswith("- request:"):
-                answered.append(self.interaction())
-        elif listed != "interactions: []":
-            raise self.error(
-                f"expected 'interactions:', found {listed[:60]!r}", self._line_no() - 1
-            )
-        unanswered: list[tuple[int, Interaction]] = []
-        if self.peek() == "unanswered:":
-            self.line()
-            while self.peek().startswith("- request:"):
-                request = self.request()
-                error = self.json(self.field("  error: "))
-                try:
-                    before = int(error["before"])
-                    failure = TransportFailure(str(error["type"]), str(error["message"]))
-                    end_ms = error.get("end_ms")
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise self.error(f"malformed error: {exc!r}", self._line_no() - 1) from exc
-                interaction = Interaction(
-                    request, None, outcome=Outcome.FAILED, error=failure, end_ms=end_ms
-                )
-                unanswered.append((before, interaction))
-        if self.pos != len(self.text):
-            raise self.error(f"unexpected content {self.peek()[:60]!r}", self._line_no())
-        interactions: list[Interaction] = []
-        for index, interaction in enumerate(answered):
-            interactions.extend(i for before, i in unanswered if before == index)
-            interactions.append(interaction)
-        interactions.extend(i for before, i in unanswered if before >= len(answered))
-        return Cassette(tuple(interactions), self.path)
+        listed = self.expect(_LISTED)
+        # The layout and the bodies first; then the small values of every interaction at once.
+        answered: list[_Scanned] = []
+        if listed[1] is None:  # "interactions:", not "interactions: []"
+            while self.data.startswith(b"- request:", self.pos, self.end):
+                answered.append(self.answered())
+        unanswered: list[_Scanned] = []
+        if self.data.startswith(b"unanswered:\n", self.pos, self.end):
+            self.pos += len(b"unanswered:\n")
+            while self.data.startswith(b"- request:", self.pos, self.end):
+                unanswered.append(self.unanswered())
+        if self.pos != self.end:
+            raise self.error(f"unexpected content {self.found(self.pos)}", self.pos)
+        interactions = self.interactions(answered)
+        failed = self.failures(unanswered)
+        ordered: list[Interaction] = []
+        for index, interaction in enumerate(interactions):
+            ordered.extend(i for before, i in failed if before == index)
+            ordered.append(interaction)
+        ordered.extend(i for before, i in failed if before >= len(interactions))
+        return Cassette(tuple(ordered), self.path)
 
-    def request(self) -> RecordedRequest:
-        self.field("- request:")
-        method = self.json(self.field("    method: "))
-        uri = self.json(self.field("    uri: "))
-        headers = self.headers(4)
-        body = self.body("body", 4)
-        return RecordedRequest(method, uri, headers, body)
-
-    def interaction(self) -> Interaction:
-        request = self.request()
-        self.field("  response:")
-        status = self.json(self.field("    status: "))
-        headers = self.headers(4)
-        self.field("    body:")
-        body = self.body("string", 6)
-        self.field("  harness:")
-        outcome = self.json(self.field("    outcome: "))
-        chunks = self.chunks()
-        try:
-            kind = Outcome(outcome["kind"])
-            response = RecordedResponse(int(status["code"]), str(status["message"]), headers, body)
-            error = (
-                TransportFailure(outcome["error"], outcome.get("message", ""))
-                if "error" in outcome
-                else None
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise self.error(f"malformed interaction: {exc!r}", self._line_no()) from exc
-        if sum(chunk.size for chunk in chunks) != len(body):
-            raise self.error(
-                f"chunk sizes add up to {sum(c.size for c in chunks)} bytes, the body has "
-                f"{len(body)}",
-                self._line_no() - 1,
-            )
-        return Interaction(
-            request, response, chunks, kind, outcome.get("head_ms"), error, outcome.get("end_ms")
+    def answered(self) -> _Scanned:
+        """An interaction's layout and bodies, and its values as one JSON array, unread."""
+        request = self.expect(_REQUEST)
+        request_body = self.body(request, 4, 6)
+        response = self.expect(_RESPONSE)
+        body = self.body(response, 3, 8)
+        harness = self.expect(_HARNESS)
+        chunks_at, chunks = self.chunk_lines(harness)
+        values = b"[%b,%b,[%b],%b,[%b],%b,[%b]]" % (
+            request[1],
+            request[2],
+            _objects(request[3]),
+            response[1],
+            _objects(response[2]),
+            harness[1],
+            chunks or b"",
         )
+        sources = (
+            (request.start(1), request[1], "value"),
+            (request.start(2), request[2], "value"),
+            (request.start(3), request[3], "headers"),
+            (response.start(1), response[1], "value"),
+            (response.start(2), response[2], "headers"),
+            (harness.start(1), harness[1], "value"),
+            (chunks_at, chunks, "chunks"),
+        )
+        return values, sources, request_body, body
 
-    def headers(self, indent: int) -> tuple[tuple[str, str], ...]:
-        pad = " " * indent
-        rest = self.field(f"{pad}headers:")
-        if rest == " {}":
-            return ()
-        pairs: list[tuple[str, str]] = []
-        inner = pad + "  "
-        while self.peek().startswith(inner + '"'):
-            entry = self.json("{" + self.line()[len(inner) :] + "}")
-            for name, values in entry.items():
-                pairs.extend((name, value) for value in values)
-        return tuple(pairs)
+    def unanswered(self) -> _Scanned:
+        """An attempt that failed before any response: its layout and request body, and its
+        values as one JSON array, unread."""
+        request = self.expect(_REQUEST)
+        request_body = self.body(request, 4, 6)
+        error = self.expect(_ERROR)
+        values = b"[%b,%b,[%b],%b]" % (request[1], request[2], _objects(request[3]), error[1])
+        sources = (
+            (request.start(1), request[1], "value"),
+            (request.start(2), request[2], "value"),
+            (request.start(3), request[3], "headers"),
+            (error.start(1), error[1], "value"),
+        )
+        return values, sources, request_body, b""
 
-    def body(self, key: str, indent: int) -> bytes:
-        pad = " " * indent
-        rest = self.field(f"{pad}{key}: ")
-        if rest.startswith('"'):
-            return str(self.json(rest)).encode()
-        if rest == "!!binary |":
-            encoded = []
-            while self.peek().startswith(pad + "  "):
-                encoded.append(self.line().strip())
-            return base64.b64decode("".join(encoded))
-        if rest not in ("|2-", "|2", "|2+"):
-            raise self.error(f"unknown body style {rest!r}", self._line_no() - 1)
-        content = pad + "  "
-        # The block ends at the first non-empty line indented less than its content.
-        end_match = _block_end(len(content)).search(self.text, self.pos - 1)
-        end = end_match.start() + 1 if end_match else len(self.text)
-        block = self.text[self.pos : end]
+    def values(self, scanned: list[_Scanned], count: int) -> list[list[Any]]:
+        """The values of every scanned entry (``count`` each), read with one ``json.loads``;
+        when that fails, entry by entry, to find the line to blame."""
+        try:
+            values = json.loads(b"[%b]" % b",".join([entry[0] for entry in scanned]))
+        except ValueError:
+            for entry in scanned:
+                try:
+                    json.loads(entry[0])
+                except ValueError:
+                    raise self.json_error(*entry[1]) from None
+            raise  # not reached: the whole is the entries, each valid, joined with commas
+        # A value line holding more than one value would shift the others: refuse that too.
+        for entry, value in zip(scanned, values, strict=True):
+            if len(value) != count:
+                raise self.error("malformed values: more than one value on a line", entry[1][0][0])
+        return values  # type: ignore[no-any-return]
+
+    def interactions(self, answered: list[_Scanned]) -> list[Interaction]:
+        if not answered:
+            return []
+        parts = []
+        for (_, sources, request_body, body), values in zip(
+            answered, self.values(answered, 7), strict=True
+        ):
+            method, uri, request_headers, status, response_headers, outcome, pairs = values
+            try:
+                request = RecordedRequest(method, uri, _header_pairs(request_headers), request_body)
+                response = RecordedResponse(
+                    int(status["code"]),
+                    str(status["message"]),
+                    _header_pairs(response_headers),
+                    body,
+                )
+                kind = _OUTCOMES[outcome["kind"]]
+                error = (
+                    TransportFailure(str(outcome["error"]), str(outcome.get("message", "")))
+                    if "error" in outcome
+                    else None
+                )
+                head_ms, end_ms = outcome.get("head_ms"), outcome.get("end_ms")
+                if type(pairs) is not list:
+                    raise TypeError(f"chunks is a {type(pairs).__name__}, not a list")
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise self.error(f"malformed interaction: {exc!r}", sources[0][0]) from exc
+            parts.append((request, response, kind, head_ms, error, end_ms, pairs, sources[6][0]))
+        chunks = self.chunks(
+            [part[6] for part in parts],
+            [part[1].body for part in parts],
+            [part[7] for part in parts],
+        )
+        return [
+            Interaction(request, response, interaction_chunks, kind, head_ms, error, end_ms)
+            for (request, response, kind, head_ms, error, end_ms, _, _), interaction_chunks in zip(
+                parts, chunks, strict=True
+            )
+        ]
+
+    def failures(self, unanswered: list[_Scanned]) -> list[tuple[int, Interaction]]:
+        """The attempts that failed before any response, each with the index of the answered
+        interaction it came before."""
+        if not unanswered:
+            return []
+        failures = []
+        for (_, sources, request_body, _), values in zip(
+            unanswered, self.values(unanswered, 4), strict=True
+        ):
+            method, uri, headers, error = values
+            try:
+                before = int(error["before"])
+                failure = TransportFailure(str(error["type"]), str(error["message"]))
+                request = RecordedRequest(method, uri, _header_pairs(headers), request_body)
+                end_ms = error.get("end_ms")
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise self.error(f"malformed error: {exc!r}", sources[3][0]) from exc
+            interaction = Interaction(
+                request, None, outcome=Outcome.FAILED, error=failure, end_ms=end_ms
+            )
+            failures.append((before, interaction))
+        return failures
+
+    def body(self, head: re.Match[bytes], group: int, indent: int) -> bytes:
+        """The body whose style (``|2-``, ``|2``, ``|2+``, ``!!binary |`` or a quoted string)
+        is group ``group`` of ``head``; block lines are indented by ``indent``."""
+        style = head[group]
+        if style.startswith(b'"'):
+            text = self.value(head, group)
+            try:
+                return text.encode()  # type: ignore[no-any-return]
+            except (AttributeError, UnicodeError) as exc:
+                raise self.error(f"malformed body: {exc!r}", head.start(group)) from exc
+        if style not in (b"|2-", b"|2", b"|2+", b"!!binary |"):
+            raise self.error(
+                f"unknown body style {style[:60].decode('utf-8', 'replace')!r}", head.start(group)
+            )
+        start = self.pos
+        found = _block_end(indent).search(self.data, start - 1, self.end)
+        end = found.start() + 1 if found else self.end
         self.pos = end
-        text = ("\n" + block).replace("\n" + content, "\n")[1:]
-        if rest == "|2-":
-            text = text.rstrip("\n")
-        elif rest == "|2":
-            text = text.rstrip("\n") + "\n"
-        return text.encode()
+        if style == b"!!binary |":
+            try:  # a base64 decoder skips the indentation and line breaks
+                return base64.b64decode(self.data[start:end])
+            except ValueError as exc:
+                raise self.error(f"malformed base64 body: {exc}", start) from exc
+        if self.data.startswith(b" " * indent, start, end):  # the first line's indentation
+            start += indent
+        # YAML's chomping: "|2-" strips the final line breaks, "|2" keeps one, "|2+" all of
+        # them. Cutting them off before de-indenting saves copying a large body again.
+        if style == b"|2+":
+            return _deindent(self.data, start, end, indent)
+        content_end = end
+        while content_end > start and self.data[content_end - 1] == 0x0A:  # "\n"
+            content_end -= 1
+        if style == b"|2":
+            content_end = min(content_end + 1, end)
+        return _deindent(self.data, start, content_end, indent)
 
-    def chunks(self) -> tuple[Chunk, ...]:
-        rest = self.field("    chunks: ")
-        if rest == "[]":
-            return ()
-        if rest != "[":
-            raise self.error(f"malformed chunks {rest[:60]!r}", self._line_no() - 1)
-        end = self.text.find("\n      ]\n", self.pos)
+    def chunk_lines(self, harness: re.Match[bytes]) -> tuple[int, bytes | None]:
+        """Where the chunk list's lines start, and their text without the last comma (``None``
+        for ``chunks: []``)."""
+        start = self.pos
+        if harness[2] is None:
+            return start, None
+        end = self.data.find(_CHUNKS_END, start - 1, self.end)
         if end == -1:
-            raise self.error("unterminated chunks list", self._line_no())
-        raw = self.text[self.pos : end].rstrip().rstrip(",")
-        self.pos = end + len("\n      ]\n")
-        pairs = self.json("[" + raw + "]")
-        return tuple(Chunk(float(offset), int(size)) for offset, size in pairs)
+            raise self.error("unterminated chunks list", harness.start(2))
+        self.pos = end + len(_CHUNKS_END)
+        lines = self.data[start:end]
+        return start, lines[:-1] if lines.endswith(b",") else lines
+
+    def chunks(
+        self, pair_lists: list[list[Any]], bodies: list[bytes], places: list[int]
+    ) -> list[tuple[Chunk, ...]]:
+        """Each interaction's chunks from its ``[offset, size]`` pairs, whose sizes must add up
+        to its body; all interactions' chunks built in one go (``places``: for errors)."""
+        every = list(itertools.chain.from_iterable(pair_lists))
+        try:
+            offsets, sizes = _split_pairs(every)
+        except ValueError:
+            for pairs, at in zip(pair_lists, places, strict=True):
+                try:
+                    _split_pairs(pairs)
+                except ValueError as exc:
+                    raise self.error(f"malformed chunks: {exc}", at) from None
+            raise  # not reached: the whole is its parts
+        chunks = _chunks(offsets, sizes)
+        out = []
+        start = 0
+        for pairs, body, at in zip(pair_lists, bodies, places, strict=True):
+            end = start + len(pairs)
+            total = sum(sizes[start:end])
+            if total != len(body):
+                raise self.error(
+                    f"chunk sizes add up to {total} bytes, the body has {len(body)}", at
+                )
+            out.append(chunks[start:end])
+            start = end
+        return out
 
 
 # -- vcrpy's own cassettes -------------------------------------------------------------------

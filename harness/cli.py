@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import os
 import signal
 import statistics
 import sys
@@ -74,6 +75,10 @@ def errors() -> Iterator[None]:
         sys.exit(2)
     except HarnessError as exc:
         click.echo(f"harness: {exc}", err=True)
+        sys.exit(1)
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         sys.exit(1)
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
