@@ -449,7 +449,8 @@ def scan_command(paths: tuple[Path, ...], secrets: tuple[str, ...]) -> None:
     with errors():
         known = set(Redactor().secrets) | set(secrets)
         found = 0
-        for file in _files(paths):
+        files = list(_files(paths))
+        for file in files:
             for finding in scan(file.read_bytes(), known):
                 click.echo(
                     f"{file}:{finding.line}:{finding.column}: {finding.kind} {finding.excerpt!r}"
@@ -457,6 +458,7 @@ def scan_command(paths: tuple[Path, ...], secrets: tuple[str, ...]) -> None:
                 found += 1
         if found:
             fail(f"{found} secret(s) found")
+        click.echo(f"no secrets in {len(files)} file(s)")
 
 
 # -- import ---------------------------------------------------------------------------------------
