@@ -32,12 +32,13 @@ _ENV = (
     "OPENAI_STREAM_IDLE_TIMEOUT_MS",
     "HARNESS_SSE_FIXTURE",
     "CODEX_RS_SSE_FIXTURE",
+    "CI",  # the plugin refuses to record under CI=true; the tests that check it set it
 )
 
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test sees the developer's OpenAI settings."""
+    """No test sees the developer's OpenAI settings, or CI's CI=true."""
     for name in _ENV:
         monkeypatch.delenv(name, raising=False)
 
