@@ -15,6 +15,7 @@ Both build on the scripted server (aiohttp, in its own thread).
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -195,8 +196,13 @@ class RecordingProxy(ScriptedServer):
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise ValueError(f"upstream must be an http(s) URL, got {upstream!r}")
         self.upstream = upstream.rstrip("/")
+        # TCP_NODELAY: httpcore writes a request's head and body separately; with Nagle's
+        # algorithm the body would wait for the upstream's delayed ACK of the head.
+        upstream_transport = httpx.AsyncHTTPTransport(
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+        )
         self.transport = AsyncRecordingTransport(
-            httpx.AsyncHTTPTransport(), path, mode=mode, fixtures=fixtures, secrets=secrets
+            upstream_transport, path, mode=mode, fixtures=fixtures, secrets=secrets
         )
         self._client: httpx.AsyncClient | None = None
         super().__init__(host=host, port=port)

@@ -381,20 +381,31 @@ def test_serve_of_a_bad_file_is_one_line() -> None:
 
 
 def test_proxy_records_what_passes_through(server: ScriptedServer, tmp_path: Path) -> None:
-    """harness proxy forwards chunk by chunk and writes the cassette on Ctrl-C, redacted."""
+    """harness proxy forwards chunk by chunk and writes the cassette on Ctrl-C, redacted; harness
+    serve replays it to the same bytes."""
     server.add(ScriptedResponse(chunks=tuple(Chunk(e, 0.002) for e in EVENTS)))
     upstream = server.base_url.removesuffix("/v1")
     path = tmp_path / "proxied.yaml"
     with harness_process(
         "proxy", "--upstream", upstream, "--record", str(path), "--port", "0"
     ) as url:
-        with ModelClient("o4-mini", base_url=f"{url}/v1", api_key="sk-proxy-0123456789abcdef") as c:
+        with ModelClient("o4-mini", base_url=url, api_key="sk-proxy-0123456789abcdef") as c:
             events = list(c.stream(Prompt.text("hi")))
         assert "Completed" == type(events[-1]).__name__
     [interaction] = Cassette.load(path).interactions
     assert SSE == interaction.response.body  # type: ignore[union-attr]
     assert b"sk-proxy-0123456789abcdef" not in path.read_bytes()
     assert [len(e) for e in EVENTS] == [chunk.size for chunk in interaction.chunks]
+    # ... and `harness serve` plays it back to the same bytes, chunk by chunk.
+    with harness_process("serve", "--port", "0", str(path)) as url:
+        received = []
+        with (
+            httpx.Client() as client,
+            client.stream("POST", f"{url}/responses", content=interaction.request.body) as answer,
+        ):
+            received.extend(answer.iter_raw())
+    assert SSE == b"".join(received), b"".join(received)[:400]
+    assert len(EVENTS) == len(received)
 
 
 def test_proxy_with_a_bad_upstream_is_one_line(tmp_path: Path) -> None:
