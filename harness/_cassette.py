@@ -49,8 +49,8 @@ from __future__ import annotations
 import base64
 import collections
 import enum
-import functools
 import hashlib
+import io
 import itertools
 import json
 import re
@@ -103,6 +103,8 @@ class TransportFailure:
     message: str
 
 
+# The reader builds chunks in bulk without calling __init__ (see _chunks): keep Chunk a plain
+# value, with no __post_init__.
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """One body chunk as it arrived: ms since the request was sent, and its size in bytes."""
@@ -390,12 +392,13 @@ def _version() -> str:
 
 # -- our reader ---------------------------------------------------------------------------------
 #
-# The reader works on the file's bytes, never on the whole file decoded: the layout is fixed
-# (see ``Cassette.dumps``), so one compiled pattern matches each run of fixed lines, one search
-# finds where each body block ends, and one ``json.loads`` per interaction reads every small
-# value in it (method, URI, headers, status, outcome and chunks). Bodies are cut out of the
-# file and de-indented as bytes; they never become text. Only when something does not fit does
-# the reader go line by line, to say which line is wrong.
+# The reader works on the file's bytes and never decodes the whole file: the layout is fixed
+# (see ``Cassette.dumps``), so one compiled pattern matches each run of fixed lines and one
+# search finds where each body block ends. Bodies are cut out of the file and de-indented as
+# bytes; they never become text. The small values (method, URI, headers, status, outcome,
+# chunks) of every interaction are gathered as JSON text and read with one ``json.loads`` for
+# the whole file, and every chunk is built in one go. Only when something does not fit does the
+# reader go line by line, to say which line is wrong.
 
 
 class _Lines:
@@ -408,7 +411,7 @@ class _Lines:
 
 
 # A headers block: ``headers: {}``, or ``headers:`` and one ``"name": [values]`` line per name.
-_HEADERS = rb'    headers:(?: \{\}\n|\n((?:      "[^\n]*\n)+))'
+_HEADERS = rb'    headers:(?: \{\}\n|\n((?:      "[^\n]*\n)*))'
 _PREAMBLE = _Lines((rb"(?:#[^\n]*\n)*", "comment lines"), (rb"harness: ([^\n]*)\n", "'harness:'"))
 _LISTED = _Lines(
     (rb"version: 1\n", "'version: 1'"),
@@ -431,7 +434,7 @@ _RESPONSE = _Lines(
 _HARNESS = _Lines(
     (rb"  harness:\n", "'harness:'"),
     (rb"    outcome: (\{[^\n]*)\n", "'outcome: {...}'"),
-    (rb"    chunks: (?:\[\]|(\[))\n", "'chunks: [' or 'chunks: []'"),
+    (rb"    chunks: (\[\]?)\n", "'chunks: [' or 'chunks: []'"),
 )
 _ERROR = _Lines(
     (rb"  error: (\{[^\n]*)\n", "'error: {...}'"),
@@ -439,51 +442,49 @@ _ERROR = _Lines(
 _CHUNKS_END = b"\n      ]\n"
 # Where a value starts in the file, its text, and its kind ("value", "headers" or "chunks").
 _Source = tuple[int, bytes | None, str]
-# A scanned entry: its values as one JSON array (unread), their sources, request and response
-# bodies.
-_Scanned = tuple[bytes, tuple[_Source, ...], bytes, bytes]
+# A scanned entry: its values as one JSON array (not read yet), the byte offset it starts at,
+# its request body and its response body.
+_Scanned = tuple[bytes, int, bytes, bytes]
 _OUTCOMES = {outcome.value: outcome for outcome in Outcome}
 
 
-@functools.cache
-def _block_end(indent: int) -> re.Pattern[bytes]:
-    """Where a block indented by ``indent`` ends: at the line break before the first non-empty
-    line indented less (as YAML ends a literal block)."""
-    return re.compile(rb"\n(?! {%d}|\n)" % indent)
+# Where a block of lines indented by 6 (a request body) or 8 (a response body) ends: at the line
+# break before the first non-empty line indented less, as YAML ends a literal block.
+_BLOCK_END = {indent: re.compile(rb"\n(?! {%d}|\n)" % indent) for indent in (6, 8)}
 
 
-def _objects(block: bytes | None) -> bytes:
-    """A headers block's lines as JSON objects, one per line: ``{"name": [...]},{...}``."""
-    return b"{" + block[:-1].replace(b"\n", b"},{") + b"}" if block else b""
+def _object(block: bytes | None) -> bytes:
+    """A headers block's lines as one JSON object (a name given twice keeps its last values,
+    as a YAML parser reads it)."""
+    return b"{" + block[:-1].replace(b"\n", b",") + b"}" if block else b"{}"
 
 
-def _header_pairs(entries: list[dict[str, list[str]]]) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        [(name, value) for entry in entries for name, values in entry.items() for value in values]
-    )
+def _header_pairs(headers: dict[str, list[str]]) -> tuple[tuple[str, str], ...]:
+    return tuple([(name, value) for name, values in headers.items() for value in values])
 
 
-_PIECE = 1 << 15
+_PIECE = 1 << 14
 
 
 def _deindent(data: bytes, start: int, end: int, indent: int) -> bytes:
-    """``data[start:end]`` without ``indent`` spaces after each line break.
+    """``data[start:end]`` without the ``indent`` spaces after each line break.
 
-    Done in pieces of about 32 KB, cut before a line break (so no indentation is split), for
-    two reasons. A large body is then allocated once, for the result, not also as a slice of
-    the file; and CPython's ``bytes.replace`` searches a buffer longer than 30,000 bytes with
-    an algorithm it sets up again for every match, which costs more than the copying.
+    A large body is done in pieces of about 16 KB, cut before a line break (so no indentation
+    is split), for two reasons. CPython's ``bytes.replace`` searches a buffer of more than
+    30,000 bytes with an algorithm it sets up again for every match: on a body of a thousand
+    lines that costs more than the copying. And only the result is allocated at full size, not
+    also a slice of the file (``BytesIO.getvalue`` hands over its buffer without a copy).
     """
     indentation, line_break = b"\n" + b" " * indent, b"\n"
     if end - start <= _PIECE:
         return data[start:end].replace(indentation, line_break)
-    pieces = []
+    out = io.BytesIO()
     while start < end:
         cut = data.find(line_break, start + _PIECE, end) if start + _PIECE < end else -1
         cut = end if cut == -1 else cut
-        pieces.append(data[start:cut].replace(indentation, line_break))
+        out.write(data[start:cut].replace(indentation, line_break))
         start = cut
-    return b"".join(pieces)
+    return out.getvalue()
 
 
 # Chunk's slots themselves: setting them directly skips the frozen dataclass's __init__ and
@@ -511,7 +512,7 @@ def _split_pairs(pairs: list[Any]) -> tuple[tuple[float, ...], tuple[int, ...]]:
 
 def _chunks(offsets: tuple[float, ...], sizes: tuple[int, ...]) -> tuple[Chunk, ...]:
     """``Chunk(offset, size)`` for each pair, with no Python-level call per chunk: a 5,000-event
-    stream has 5,000 of them, and the dataclass's own __init__ would be half the load time."""
+    stream has 5,000 of them, and calling the dataclass's own __init__ takes twice as long."""
     chunks = list(map(object.__new__, itertools.repeat(Chunk, len(sizes))))
     collections.deque(map(_set_offset, chunks, offsets), maxlen=0)
     collections.deque(map(_set_size, chunks, sizes), maxlen=0)
@@ -644,74 +645,98 @@ class _Parser:
         return Cassette(tuple(ordered), self.path)
 
     def answered(self) -> _Scanned:
-        """An interaction's layout and bodies, and its values as one JSON array, unread."""
+        """An interaction's layout and bodies, and its values as one JSON array, not read yet."""
+        at = self.pos
         request = self.expect(_REQUEST)
         request_body = self.body(request, 4, 6)
         response = self.expect(_RESPONSE)
         body = self.body(response, 3, 8)
         harness = self.expect(_HARNESS)
-        chunks_at, chunks = self.chunk_lines(harness)
-        values = b"[%b,%b,[%b],%b,[%b],%b,[%b]]" % (
+        _, chunks = self.chunk_lines(harness)
+        values = b"[%b,%b,%b,%b,%b,%b,[%b]]" % (
             request[1],
             request[2],
-            _objects(request[3]),
+            _object(request[3]),
             response[1],
-            _objects(response[2]),
+            _object(response[2]),
             harness[1],
             chunks or b"",
         )
-        sources = (
+        return values, at, request_body, body
+
+    def unanswered(self) -> _Scanned:
+        """An attempt that failed before any response: its layout and request body, and its
+        values as one JSON array, not read yet."""
+        at = self.pos
+        request = self.expect(_REQUEST)
+        request_body = self.body(request, 4, 6)
+        error = self.expect(_ERROR)
+        values = b"[%b,%b,%b,%b]" % (request[1], request[2], _object(request[3]), error[1])
+        return values, at, request_body, b""
+
+    def sources(self, at: int) -> list[_Source]:
+        """Where each value of the entry at byte offset ``at`` comes from, in the order of its
+        JSON array: read again, which only reporting an error needs."""
+        self.pos = at
+        request = self.expect(_REQUEST)
+        self.body(request, 4, 6)
+        found = [
             (request.start(1), request[1], "value"),
             (request.start(2), request[2], "value"),
             (request.start(3), request[3], "headers"),
+        ]
+        if self.data.startswith(b"  error:", self.pos, self.end):
+            error = self.expect(_ERROR)
+            return [*found, (error.start(1), error[1], "value")]
+        response = self.expect(_RESPONSE)
+        self.body(response, 3, 8)
+        harness = self.expect(_HARNESS)
+        chunks_at, chunks = self.chunk_lines(harness)
+        return [
+            *found,
             (response.start(1), response[1], "value"),
             (response.start(2), response[2], "headers"),
             (harness.start(1), harness[1], "value"),
             (chunks_at, chunks, "chunks"),
-        )
-        return values, sources, request_body, body
-
-    def unanswered(self) -> _Scanned:
-        """An attempt that failed before any response: its layout and request body, and its
-        values as one JSON array, unread."""
-        request = self.expect(_REQUEST)
-        request_body = self.body(request, 4, 6)
-        error = self.expect(_ERROR)
-        values = b"[%b,%b,[%b],%b]" % (request[1], request[2], _objects(request[3]), error[1])
-        sources = (
-            (request.start(1), request[1], "value"),
-            (request.start(2), request[2], "value"),
-            (request.start(3), request[3], "headers"),
-            (error.start(1), error[1], "value"),
-        )
-        return values, sources, request_body, b""
+        ]
 
     def values(self, scanned: list[_Scanned], count: int) -> list[list[Any]]:
-        """The values of every scanned entry (``count`` each), read with one ``json.loads``;
-        when that fails, entry by entry, to find the line to blame."""
+        """The values of every scanned entry, ``count`` each, read with one ``json.loads``.
+
+        When that fails, entry by entry and then value by value, to name the line to blame.
+        That also refuses a line holding more than one value (``"POST", "GET"``), which the
+        values read together would not show but as a wrong count.
+        """
+        values: Any
         try:
             values = json.loads(b"[%b]" % b",".join([entry[0] for entry in scanned]))
         except ValueError:
+            values = None
+        if (
+            values is None
+            or len(values) != len(scanned)
+            or not all(type(value) is list and len(value) == count for value in values)
+        ):
             for entry in scanned:
                 try:
-                    json.loads(entry[0])
+                    value = json.loads(entry[0])
                 except ValueError:
-                    raise self.json_error(*entry[1]) from None
-            raise  # not reached: the whole is the entries, each valid, joined with commas
-        # A value line holding more than one value would shift the others: refuse that too.
-        for entry, value in zip(scanned, values, strict=True):
-            if len(value) != count:
-                raise self.error("malformed values: more than one value on a line", entry[1][0][0])
+                    value = None
+                if type(value) is not list or len(value) != count:
+                    raise self.json_error(*self.sources(entry[1]))
+            raise self.error("malformed values", scanned[0][1])  # not reached
         return values  # type: ignore[no-any-return]
 
     def interactions(self, answered: list[_Scanned]) -> list[Interaction]:
         if not answered:
             return []
-        parts = []
-        for (_, sources, request_body, body), values in zip(
-            answered, self.values(answered, 7), strict=True
+        values = self.values(answered, 7)
+        chunks = self.chunks([entry[6] for entry in values], answered)
+        interactions = []
+        for (_, at, request_body, body), entry, interaction_chunks in zip(
+            answered, values, chunks, strict=True
         ):
-            method, uri, request_headers, status, response_headers, outcome, pairs = values
+            method, uri, request_headers, status, response_headers, outcome, _ = entry
             try:
                 request = RecordedRequest(method, uri, _header_pairs(request_headers), request_body)
                 response = RecordedResponse(
@@ -720,29 +745,24 @@ class _Parser:
                     _header_pairs(response_headers),
                     body,
                 )
-                kind = _OUTCOMES[outcome["kind"]]
                 error = (
                     TransportFailure(str(outcome["error"]), str(outcome.get("message", "")))
                     if "error" in outcome
                     else None
                 )
-                head_ms, end_ms = outcome.get("head_ms"), outcome.get("end_ms")
-                if type(pairs) is not list:
-                    raise TypeError(f"chunks is a {type(pairs).__name__}, not a list")
+                interaction = Interaction(
+                    request,
+                    response,
+                    interaction_chunks,
+                    _OUTCOMES[outcome["kind"]],
+                    outcome.get("head_ms"),
+                    error,
+                    outcome.get("end_ms"),
+                )
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                raise self.error(f"malformed interaction: {exc!r}", sources[0][0]) from exc
-            parts.append((request, response, kind, head_ms, error, end_ms, pairs, sources[6][0]))
-        chunks = self.chunks(
-            [part[6] for part in parts],
-            [part[1].body for part in parts],
-            [part[7] for part in parts],
-        )
-        return [
-            Interaction(request, response, interaction_chunks, kind, head_ms, error, end_ms)
-            for (request, response, kind, head_ms, error, end_ms, _, _), interaction_chunks in zip(
-                parts, chunks, strict=True
-            )
-        ]
+                raise self.error(f"malformed interaction: {exc!r}", at) from exc
+            interactions.append(interaction)
+        return interactions
 
     def failures(self, unanswered: list[_Scanned]) -> list[tuple[int, Interaction]]:
         """The attempts that failed before any response, each with the index of the answered
@@ -750,7 +770,7 @@ class _Parser:
         if not unanswered:
             return []
         failures = []
-        for (_, sources, request_body, _), values in zip(
+        for (_, at, request_body, _), values in zip(
             unanswered, self.values(unanswered, 4), strict=True
         ):
             method, uri, headers, error = values
@@ -760,7 +780,7 @@ class _Parser:
                 request = RecordedRequest(method, uri, _header_pairs(headers), request_body)
                 end_ms = error.get("end_ms")
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                raise self.error(f"malformed error: {exc!r}", sources[3][0]) from exc
+                raise self.error(f"malformed error: {exc!r}", at) from exc
             interaction = Interaction(
                 request, None, outcome=Outcome.FAILED, error=failure, end_ms=end_ms
             )
@@ -782,10 +802,15 @@ class _Parser:
                 f"unknown body style {style[:60].decode('utf-8', 'replace')!r}", head.start(group)
             )
         start = self.pos
-        found = _block_end(indent).search(self.data, start - 1, self.end)
+        found = _BLOCK_END[indent].search(self.data, start - 1, self.end)
         end = found.start() + 1 if found else self.end
         self.pos = end
         if style == b"!!binary |":
+            # Without an indentation indicator, YAML takes the block's indentation from its
+            # first line: more than ``indent`` spaces there would end the block at the next.
+            first = self.data[start : start + indent + 1]
+            if first.startswith(b" " * indent) and first.endswith(b" "):
+                raise self.error(f"expected base64, found {self.found(start)}", start)
             try:  # a base64 decoder skips the indentation and line breaks
                 return base64.b64decode(self.data[start:end])
             except ValueError as exc:
@@ -804,42 +829,46 @@ class _Parser:
         return _deindent(self.data, start, content_end, indent)
 
     def chunk_lines(self, harness: re.Match[bytes]) -> tuple[int, bytes | None]:
-        """Where the chunk list's lines start, and their text without the last comma (``None``
-        for ``chunks: []``)."""
-        start = self.pos
-        if harness[2] is None:
+        """The chunk list's text between its brackets, without the last comma (``None`` for
+        ``chunks: []``), and the byte offset it starts at, on the ``chunks:`` line."""
+        start = harness.start(2) + 1
+        if harness[2] == b"[]":
             return start, None
-        end = self.data.find(_CHUNKS_END, start - 1, self.end)
+        end = self.data.find(_CHUNKS_END, self.pos - 1, self.end)
         if end == -1:
-            raise self.error("unterminated chunks list", harness.start(2))
+            raise self.error("unterminated chunks list", start)
         self.pos = end + len(_CHUNKS_END)
-        lines = self.data[start:end]
+        lines = self.data[start:end].rstrip()
         return start, lines[:-1] if lines.endswith(b",") else lines
 
-    def chunks(
-        self, pair_lists: list[list[Any]], bodies: list[bytes], places: list[int]
-    ) -> list[tuple[Chunk, ...]]:
+    def chunks(self, pair_lists: list[Any], answered: list[_Scanned]) -> list[tuple[Chunk, ...]]:
         """Each interaction's chunks from its ``[offset, size]`` pairs, whose sizes must add up
-        to its body; all interactions' chunks built in one go (``places``: for errors)."""
-        every = list(itertools.chain.from_iterable(pair_lists))
+        to its body. They are checked and built for all interactions at once, with no Python
+        call per chunk: a stream of thousands of events needs that, and so do many short ones."""
         try:
-            offsets, sizes = _split_pairs(every)
+            if not all(type(pairs) is list for pairs in pair_lists):
+                raise ValueError("not a list")
+            offsets, sizes = _split_pairs(list(itertools.chain.from_iterable(pair_lists)))
         except ValueError:
-            for pairs, at in zip(pair_lists, places, strict=True):
+            for pairs, entry in zip(pair_lists, answered, strict=True):
                 try:
+                    if type(pairs) is not list:
+                        raise ValueError("not a list")
                     _split_pairs(pairs)
                 except ValueError as exc:
-                    raise self.error(f"malformed chunks: {exc}", at) from None
+                    where = self.sources(entry[1])[-1][0]
+                    raise self.error(f"malformed chunks: {exc}", where) from None
             raise  # not reached: the whole is its parts
         chunks = _chunks(offsets, sizes)
         out = []
         start = 0
-        for pairs, body, at in zip(pair_lists, bodies, places, strict=True):
+        for pairs, entry in zip(pair_lists, answered, strict=True):
             end = start + len(pairs)
-            total = sum(sizes[start:end])
+            total, body = sum(sizes[start:end]), entry[3]
             if total != len(body):
                 raise self.error(
-                    f"chunk sizes add up to {total} bytes, the body has {len(body)}", at
+                    f"chunk sizes add up to {total} bytes, the body has {len(body)}",
+                    self.sources(entry[1])[-1][0],
                 )
             out.append(chunks[start:end])
             start = end

@@ -279,3 +279,97 @@ def test_a_corrupt_vcrpy_cassette_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("interactions:\n- request: [unclosed\n")
     with pytest.raises(CassetteError, match=r"broken\.yaml: not a cassette"):
         Cassette.load(path)
+
+
+def sealed(data: bytes, old: bytes, new: bytes) -> bytes:
+    """``data`` with one edit, and the checksum line made right again (a deliberate edit)."""
+    assert 1 == data.count(old), old
+    body = data[: data.rfind(b"# sha256: ")].replace(old, new)
+    return body + f"# sha256: {hashlib.sha256(body).hexdigest()}\n".encode()
+
+
+SMALL = streamed(b"data: 1\n\ndata: 2\n\n", sizes=(9,))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "message"),
+    [
+        # A body line indented less ends the block there, as YAML reads it.
+        (b"        data: 2\n", b"      data: 2\n", 28, "expected 'harness:', found '  "),
+        (b'["req_1"]', b'["req_1"', 23, "malformed value"),
+        (b"version: 1\n", b"version: 10\n", 5, "expected 'version: 1'"),
+        (b'method: "POST"', b'method: "POST", "GET"', 8, "malformed value"),
+        (b"[15.0, 9],\n", b"[15.0, 9,\n", 33, "malformed value"),
+        (b"[15.0, 9]", b"[15.0, 9.0]", 32, "a size is not a whole number"),
+        (b"[15.0, 9]", b"[15.0, 9, 1]", 32, r"not \[offset, size\] pairs"),
+        (b"[15.0, 9]", b"[15.0, 8]", 32, "chunk sizes add up to 17 bytes, the body has 18"),
+        (b"chunks: [\n      [10.0, 9], [15.0, 9],\n      ]", b"chunks: []", 32, "add up to 0"),
+        (b'"kind": "complete"', b'"kind": "done"', 7, "malformed interaction"),
+        (b"    body:\n      string:", b"    body:\n       string:", 25, "expected 'string:'"),
+    ],
+)
+def test_a_malformed_cassette_is_refused_at_the_line_to_blame(
+    old: bytes, new: bytes, line: int, message: str
+) -> None:
+    """A file whose checksum is right but whose layout is not is refused, naming the line."""
+    data = sealed(dumps(Cassette((SMALL,))), old, new)
+    with pytest.raises(CassetteError, match=message) as caught:
+        Cassette.loads(data, "edited.yaml")
+    assert line == caught.value.line
+    assert "edited.yaml" in str(caught.value)
+
+
+@pytest.mark.parametrize("ending", [b"", b"\n", b"\n\n\n"], ids=["strip", "clip", "keep"])
+def test_large_bodies_round_trip_through_ours_and_yaml(ending: bytes) -> None:
+    """Bodies longer than the pieces the reader de-indents in, with a line longer than a piece
+    and runs of empty lines, come back byte for byte, as YAML reads them."""
+    rng = random.Random(5)
+    lines = [b"x" * rng.choice([0, 0, 1, 80, 700]) for _ in range(600)]
+    lines[300] = b"y" * 40_000
+    body = b"\n".join([b"data: start", *lines, b"data: end"]) + ending
+    data = dumps(Cassette((streamed(body, sizes=(1000,)),)))
+    loaded = Cassette.loads(data).interactions[0]
+    assert body == loaded.response.body  # type: ignore[union-attr]
+    assert (1000, len(body) - 1000) == tuple(chunk.size for chunk in loaded.chunks)
+    parsed = yaml.load(data, Loader=yaml.CSafeLoader)
+    assert body == parsed["interactions"][0]["response"]["body"]["string"].encode()
+
+
+def test_loaded_chunks_are_ordinary_chunks() -> None:
+    """Chunks the reader builds in bulk are equal, hash, print and refuse changes like any."""
+    import dataclasses
+
+    chunk = Cassette.loads(dumps(Cassette((SMALL,)))).interactions[0].chunks[1]
+    assert Chunk(15.0, 9) == chunk
+    assert hash(Chunk(15.0, 9)) == hash(chunk)
+    assert "Chunk(offset_ms=15.0, size=9)" == repr(chunk)
+    assert {"offset_ms": 15.0, "size": 9} == dataclasses.asdict(chunk)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        chunk.size = 10  # type: ignore[misc]
+
+
+def test_a_binary_body_indented_more_than_yaml_allows_is_refused() -> None:
+    """YAML takes a ``!!binary`` block's indentation from its first line: one indented more
+    than the layout would end the block at the next line, so the file is refused."""
+    data = dumps(Cassette((streamed(random.Random(3).randbytes(200) + b"\xff", sizes=()),)))
+    first = data.split(b"string: !!binary |\n")[1].split(b"\n")[0]
+    edited = sealed(data, first + b"\n", b" " + first + b"\n")
+    with pytest.raises(CassetteError, match="expected base64"):
+        Cassette.loads(edited)
+    with pytest.raises(yaml.YAMLError):
+        yaml.load(edited, Loader=yaml.CSafeLoader)
+
+
+def test_many_interactions_keep_their_order_bodies_and_chunks() -> None:
+    """Interactions read together (values in one pass, chunks in one go) stay apart."""
+    interactions = []
+    for n in range(1, 40):
+        body = b"".join(b"data: %d\n\n" % i for i in range(n))
+        sizes = tuple(len(b"data: %d\n\n" % i) for i in range(n))
+        chunks = tuple(Chunk(float(i), size) for i, size in enumerate(sizes))
+        response = RecordedResponse(200, "OK", (("x-request-id", f"req_{n}"),), body)
+        interactions.append(Interaction(REQUEST, response, chunks, head_ms=float(n)))
+    loaded = Cassette.loads(dumps(Cassette(tuple(interactions)))).interactions
+    assert [i.response for i in interactions] == [i.response for i in loaded]
+    assert [i.chunks for i in interactions] == [i.chunks for i in loaded]
+    assert [i.head_ms for i in interactions] == [i.head_ms for i in loaded]
