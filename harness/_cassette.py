@@ -257,7 +257,9 @@ class Cassette:
 
 # -- the writer ---------------------------------------------------------------------------------
 
-_UNSAFE = re.compile("[\x00-\x1f\x22\x5c\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+# A raw string: the regex engine reads the escapes, so the backslash is a member of the class
+# (in a plain string "\x5c" becomes a bare backslash, which escapes the next character instead).
+_UNSAFE = re.compile(r'[\x00-\x1f"\\\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]')
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 

@@ -101,6 +101,7 @@ def test_round_trip_keeps_bodies_chunks_outcomes_and_failures() -> None:
         b"three\n\n\n",
         b"trailing spaces   \n   \n",
         b"crlf\r\nline\r\n\r\n",
+        b'crlf json\r\ndata: {"a":"q\\"x \\\\ y"}\r\n\r\n',  # quoted style with backslashes
         b"lone cr\rhere\n\n",
         "unicode é € 😀 \u2028 line sep\n\n".encode(),
         b"\xef\xbb\xbfbom first\n\n",
@@ -373,3 +374,17 @@ def test_many_interactions_keep_their_order_bodies_and_chunks() -> None:
     assert [i.response for i in interactions] == [i.response for i in loaded]
     assert [i.chunks for i in interactions] == [i.chunks for i in loaded]
     assert [i.head_ms for i in interactions] == [i.head_ms for i in loaded]
+
+
+def test_backslashes_and_quotes_in_headers_and_uri_round_trip() -> None:
+    """Header values and URIs with backslashes and quotes come back exactly, in ours and YAML."""
+    request = RecordedRequest(
+        "POST", 'http://h/v1/responses?q=a\\b"c', (("x-odd", 'C:\\path "quoted"'),), b""
+    )
+    interaction = Interaction(request, RecordedResponse(200, "OK", (), b"x"), (Chunk(1.0, 1),))
+    data = dumps(Cassette((interaction,)))
+    loaded = Cassette.loads(data).interactions[0].request
+    assert (request.uri, request.headers) == (loaded.uri, loaded.headers)
+    parsed = yaml.load(data, Loader=yaml.CSafeLoader)["interactions"][0]["request"]
+    assert request.uri == parsed["uri"]
+    assert ['C:\\path "quoted"'] == parsed["headers"]["x-odd"]
