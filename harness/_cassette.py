@@ -250,9 +250,14 @@ class Cassette:
     @classmethod
     def loads(cls, data: bytes, path: str | Path | None = None) -> Cassette:
         target = Path(path) if path is not None else None
-        if not data.startswith(b"# harness cassette"):
-            return _load_vcrpy(data, target)
-        return _Parser(data, target).cassette()
+        try:
+            if not data.startswith(b"# harness cassette"):
+                return _load_vcrpy(data, target)
+            return _Parser(data, target).cassette()
+        except (RecursionError, OverflowError) as exc:  # nesting too deep, a number too big
+            raise CassetteError(
+                f"malformed value: {type(exc).__name__}: {exc}", path=target
+            ) from exc
 
 
 # -- the writer ---------------------------------------------------------------------------------
