@@ -35,6 +35,7 @@ from typing import Any
 from harness._cassette import Cassette, Interaction, Outcome
 from harness._events import Reconnecting, ResponseEvent
 from harness._exceptions import CassetteError
+from harness._redact import KEY_SHAPED_TEXT, MIN_SECRET_LENGTH, default_secrets, mask
 from harness._sse import iter_sse_bytes
 
 __all__ = [
@@ -179,8 +180,23 @@ def normalize(
     modified.
     """
     placeholders = _Placeholders()
-    normalized = [placeholders.walk(_wire(event), None) for event in events]
+    secrets = tuple(s for s in default_secrets() if len(s) >= MIN_SECRET_LENGTH)
+    normalized = [_masked(placeholders.walk(_wire(event), None), secrets) for event in events]
     return _collapse(normalized) if collapse_deltas else normalized
+
+
+def _masked(value: Any, secrets: tuple[str, ...]) -> Any:
+    """Secrets masked in every string: snapshots are written from live events, and a key the
+    server echoes must not reach ``__snapshots__`` (nor make two runs differ)."""
+    if isinstance(value, str):
+        if KEY_SHAPED_TEXT.search(value) or any(secret in value for secret in secrets):
+            return mask(value, secrets)
+        return value
+    if isinstance(value, dict):
+        return {key: _masked(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item, secrets) for item in value]
+    return value
 
 
 # Deltas merge when all of these are equal: they continue the same part of the same item.
@@ -227,7 +243,7 @@ def events_from_body(body: bytes) -> list[dict[str, Any]]:
     for sse in iter_sse_bytes([body]):
         try:
             value = json.loads(sse.data)
-        except ValueError:
+        except (ValueError, RecursionError):
             events.append({"type": "harness.non_json", "data": sse.data})
             continue
         if isinstance(value, dict):

@@ -116,7 +116,7 @@ class EventPipeline:
         self.events_seen += 1
         try:
             obj = json.loads(sse.data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
             level = logging.DEBUG if sse.data.strip() == "[DONE]" else logging.WARNING
             logger.log(
                 level,

@@ -287,6 +287,19 @@ class _Recorder:
             response.status_code, reason, tuple(response.headers.multi_items())
         )
 
+    def already_read(self, tape: _Tape, response: Any) -> bool:
+        """Record a body the wrapped transport already read (``MockTransport`` with
+        ``content=``, a fixture): the client will never iterate its stream, so nothing would
+        pass the tee. Such a body arrived whole, as one chunk."""
+        content = getattr(response, "_content", None)
+        if not isinstance(content, bytes):
+            return False
+        now = self._clock()
+        tape.chunks.append(Chunk(round((now - tape.started) * 1000, 3), len(content)))
+        tape.data.append(content)
+        tape.end(Outcome.COMPLETE, now)
+        return True
+
     def failed(self, tape: _Tape, exc: BaseException) -> None:
         tape.end(Outcome.FAILED, self._clock(), exc)
 
@@ -391,7 +404,8 @@ class RecordingTransport(httpx.BaseTransport):
             self._recorder.failed(tape, exc)
             raise
         self._recorder.answered(tape, response)
-        response.stream = _sync_tee(response, tape, self._recorder._clock)
+        if not self._recorder.already_read(tape, response):
+            response.stream = _sync_tee(response, tape, self._recorder._clock)
         return response
 
     def close(self) -> None:
@@ -450,7 +464,8 @@ class AsyncRecordingTransport(httpx.AsyncBaseTransport):
             self._recorder.failed(tape, exc)
             raise
         self._recorder.answered(tape, response)
-        response.stream = _async_tee(response, tape, self._recorder._clock)
+        if not self._recorder.already_read(tape, response):
+            response.stream = _async_tee(response, tape, self._recorder._clock)
         return response
 
     async def aclose(self) -> None:

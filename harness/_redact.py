@@ -26,6 +26,7 @@ __all__ = [
     "REDACTED",
     "Finding",
     "Redactor",
+    "mask",
     "scan",
 ]
 
@@ -241,3 +242,17 @@ class Redactor:
                     found.append((start, end))
                 start = data.find(needle, end)
         return sorted(found)
+
+
+KEY_SHAPED_TEXT = re.compile(_KEY_SHAPED.pattern.decode())
+"""Key-shaped tokens (``sk-...``, ``Bearer ...``) in text."""
+
+
+def mask(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with known secrets (besides ``$OPENAI_API_KEY``) and key-shaped tokens replaced.
+
+    For what is written from live data without a recorder in front: snapshots, reports.
+    """
+    redactor = Redactor()
+    redactor.secrets.update(secrets)
+    return KEY_SHAPED_TEXT.sub(REDACTED, redactor.text(text))

@@ -325,12 +325,6 @@ def test_truncations_of_the_vcrpy_corpus_are_counted(vcrpy_cuts: dict[str, list[
 # -- found by these tests: reproductions, to drop the mark when fixed -----------------------------
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    reason="BUG: a harness cassette whose first 18 bytes are damaged (or that an editor saved "
-    "with a BOM) is read by the vcrpy loader: no checksum, recorded failures become complete "
-    "responses, unanswered attempts vanish, and a truncated one loads short",
-)
 @pytest.mark.parametrize(
     "damage",
     [

@@ -114,12 +114,6 @@ def test_writers_racing_on_one_path_and_a_reader_never_see_a_torn_file(tmp_path:
     assert ["c.yaml"] == sorted(p.name for p in tmp_path.iterdir())  # no temp file left
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    reason="BUG: the recorder tees response.stream only; a wrapped transport that returns an "
-    "already-read response (httpx.MockTransport with content=bytes, harness's own "
-    "FixtureTransport) is recorded with an empty body and outcome 'closed', silently",
-)
 def test_recording_through_a_transport_with_read_responses_keeps_the_body(tmp_path: Path) -> None:
     """A response whose body the wrapped transport already read is recorded with that body."""
     body = b'data: {"type":"response.created","response":{"id":"resp_1"}}\n\n'

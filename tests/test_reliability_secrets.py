@@ -287,11 +287,6 @@ def test_the_pytest_plugin_records_no_canary(
     )
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    reason="BUG: snapshot files are written from the live events with no redaction and no "
-    "scan; a key the server echoes in the stream lands in __snapshots__/*.events",
-)
 def test_snapshots_written_while_recording_hold_no_canary(
     inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, canary: str, server: ScriptedServer
 ) -> None:
