@@ -32,7 +32,8 @@ from harness._server import Chunk, ScriptedResponse, ScriptedServer
 PROMPT = Prompt.text("Count to ten thousand.")
 
 
-def stream_body(events: int) -> bytes:
+def frames(events: int) -> list[bytes]:
+    """A Responses stream of ``events`` events, one framed SSE event each (also bench/replay)."""
     parts = [
         {
             "type": "response.created",
@@ -63,10 +64,14 @@ def stream_body(events: int) -> bytes:
             },
         }
     )
-    return b"".join(
+    return [
         f"event: {p['type']}\ndata: {json.dumps(p, separators=(',', ':'))}\n\n".encode()
         for p in parts
-    )
+    ]
+
+
+def stream_body(events: int) -> bytes:
+    return b"".join(frames(events))
 
 
 def chunked(body: bytes, size: int) -> ScriptedResponse:

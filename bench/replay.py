@@ -52,41 +52,11 @@ from harness import (
 from harness._server import Chunk as Write
 from harness._server import ScriptedResponse, ScriptedServer
 
+sys.path.insert(0, str(Path(__file__).parent))
+from client import frames as events  # the same stream as bench/client.py
+
 PROMPT = Prompt.text("Count to ten thousand.")
 URL = "https://api.openai.com/v1/responses"
-
-
-def events(count: int) -> list[bytes]:
-    parts = [
-        {
-            "type": "response.created",
-            "sequence_number": 0,
-            "response": {"id": "resp_bench", "status": "in_progress"},
-        }
-    ]
-    for n in range(1, count - 1):
-        parts.append(
-            {
-                "type": "response.output_text.delta",
-                "sequence_number": n,
-                "item_id": "msg_bench",
-                "output_index": 0,
-                "content_index": 0,
-                "delta": f" word{n}",
-                "logprobs": [],
-            }
-        )
-    parts.append(
-        {
-            "type": "response.completed",
-            "sequence_number": count - 1,
-            "response": {"id": "resp_bench", "status": "completed"},
-        }
-    )
-    return [
-        f"event: {p['type']}\ndata: {json.dumps(p, separators=(',', ':'))}\n\n".encode()
-        for p in parts
-    ]
 
 
 def payload() -> dict[str, object]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from harness import (
     AsyncModelClient,
@@ -100,13 +101,15 @@ def check_cassettes(
         assert f"reply {slot} part 1 part 2 part 3" == texts
 
 
-async def test_twenty_asyncio_tasks_record_twenty_correct_cassettes(tmp_path: Path) -> None:
-    """20 asyncio tasks recording at once through their own transports give 20 whole
-    cassettes, each with its own request and exactly the response the server sent to it."""
-    tasks = 20
+@pytest.mark.parametrize("tasks", [20, 50])
+async def test_concurrent_asyncio_tasks_record_their_own_cassettes(
+    tmp_path: Path, tasks: int
+) -> None:
+    """N asyncio tasks recording at once through their own transports give N whole cassettes,
+    each with its own request and exactly the response the server sent to it."""
     script = [reply(slot) for slot in range(tasks)]
-    streaming = asyncio.Barrier(tasks)  # passed only when all 20 hold an open response
-    closing = asyncio.Barrier(tasks)  # all 20 close, and so save, together
+    streaming = asyncio.Barrier(tasks)  # passed only when all hold an open response
+    closing = asyncio.Barrier(tasks)  # all close, and so save, together
     runs: dict[int, list[Any]] = {}
 
     async def record(i: int, base_url: str) -> None:

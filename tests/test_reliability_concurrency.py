@@ -1,8 +1,8 @@
-"""Concurrency at scale: 50 asyncio recordings at once, and a pytest-xdist suite of 40 tests on
-4 workers that records, then replays; zero misrouted interactions, zero corrupt files.
+"""Concurrency at scale: a pytest-xdist suite of 40 tests on 4 workers that records, then
+replays; zero misrouted interactions, zero corrupt files. (50 concurrent asyncio recordings are
+tests/test_record_concurrency.py's test, parametrized.)
 
-The 50 tasks reuse the checks of tests/test_record_concurrency.py (each cassette holds its own
-task's request and exactly the bytes the server sent to it). The xdist suite is a generated
+The xdist suite is a generated
 project run as whole pytest sessions with ``pytester``: each test sends a prompt naming itself
 and the scripted server echoes the prompt in the streamed text, so a cassette that holds another
 test's traffic, or a replay served from another test's cassette, fails visibly.
@@ -10,66 +10,22 @@ test's traffic, or a replay served from another test's cassette, fails visibly.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from harness import (
-    AsyncModelClient,
-    AsyncRecordingTransport,
     Cassette,
-    Completed,
-    Prompt,
     events_from_cassette,
 )
 from harness._server import ReceivedRequest, ScriptedResponse, ScriptedServer
-from tests.test_record_concurrency import TIMEOUT, check_cassettes, reply
 
 pytest_plugins = ["pytester"]
 
-TASKS = 50
 MODULES = 4
 TESTS_PER_MODULE = 10
-
-
-async def test_fifty_asyncio_tasks_record_fifty_correct_cassettes(tmp_path: Path) -> None:
-    """50 asyncio tasks recording at once through their own transports give 50 whole
-    cassettes, each with its own request and exactly the response the server sent to it."""
-    script = [reply(slot) for slot in range(TASKS)]
-    streaming = asyncio.Barrier(TASKS)  # passed only when all 50 hold an open response
-    closing = asyncio.Barrier(TASKS)  # all 50 close, and so save, together
-    runs: dict[int, list[Any]] = {}
-
-    async def record(i: int, base_url: str) -> None:
-        transport = AsyncRecordingTransport(httpx.AsyncHTTPTransport(), tmp_path / f"c{i}.yaml")
-        client = AsyncModelClient(
-            "o4-mini", base_url=base_url, api_key="sk-test", transport=transport
-        )
-        events: list[Any] = []
-        try:
-            async for event in client.stream(Prompt.text(f"task {i}")):
-                events.append(event)
-                if 1 == len(events):
-                    async with asyncio.timeout(TIMEOUT):
-                        await streaming.wait()
-            async with asyncio.timeout(TIMEOUT):
-                await closing.wait()
-        except BaseException:
-            await streaming.abort()  # the other tasks fail at once instead of at the timeout
-            await closing.abort()
-            raise
-        finally:
-            await client.aclose()
-        runs[i] = events
-
-    with ScriptedServer(script) as server:
-        await asyncio.gather(*(record(i, server.base_url) for i in range(TASKS)))
-        assert all(isinstance(events[-1], Completed) for events in runs.values())
-        check_cassettes(tmp_path, server, script, runs)
 
 
 # -- a pytest-xdist suite that records, then replays ----------------------------------------------
