@@ -909,6 +909,14 @@ def _load_vcrpy(data: bytes, path: Path | None) -> Cassette:
         raise CassetteError(f"not a cassette (harness or vcrpy): {detail}", path=path) from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("interactions"), list):
         raise CassetteError("not a cassette: no 'interactions' list", path=path)
+    if raw.get("version") != 1:
+        # vcrpy writes 'version: 1' after the interactions in YAML; without it the file was
+        # cut short (vcrpy itself would load the prefix, silently) or is not vcrpy's.
+        raise CassetteError(
+            "no 'version: 1' after the interactions: the file is truncated, or not a vcrpy "
+            "format 1 cassette; refused rather than loaded in part",
+            path=path,
+        )
     interactions = []
     for index, entry in enumerate(raw["interactions"]):
         try:
