@@ -68,8 +68,20 @@ def _take(
     return values, extra
 
 
+class _Item:
+    """What every modelled item kind shares: ``to_dict()`` from its fields and ``extra``."""
+
+    __slots__ = ()
+    type: ClassVar[str]
+    _fields: ClassVar[tuple[str, ...]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire object: ``type``, the modelled fields that are set, then ``extra``."""
+        return _to_dict(self, self._fields)
+
+
 @dataclass(frozen=True, slots=True)
-class Message:
+class Message(_Item):
     """A message; ``content`` holds the parts (``input_text``, ``output_text``, ...) as sent."""
 
     type: ClassVar[str] = "message"
@@ -95,12 +107,9 @@ class Message:
             if part.get("type") in ("input_text", "output_text")
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self, self._fields)
-
 
 @dataclass(frozen=True, slots=True)
-class FunctionCall:
+class FunctionCall(_Item):
     """A call of a function tool; ``arguments`` is the raw JSON string the model wrote."""
 
     type: ClassVar[str] = "function_call"
@@ -113,12 +122,9 @@ class FunctionCall:
     status: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self, self._fields)
-
 
 @dataclass(frozen=True, slots=True)
-class FunctionCallOutput:
+class FunctionCallOutput(_Item):
     """What a function call returned, sent back to the model as input."""
 
     type: ClassVar[str] = "function_call_output"
@@ -130,12 +136,9 @@ class FunctionCallOutput:
     status: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self, self._fields)
-
 
 @dataclass(frozen=True, slots=True)
-class LocalShellCall:
+class LocalShellCall(_Item):
     """A ``local_shell`` tool call; ``action`` is ``{"type": "exec", "command": [...], ...}``."""
 
     type: ClassVar[str] = "local_shell_call"
@@ -147,12 +150,9 @@ class LocalShellCall:
     id: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self, self._fields)
-
 
 @dataclass(frozen=True, slots=True)
-class Reasoning:
+class Reasoning(_Item):
     """A reasoning item: summary parts, optional raw reasoning content, encrypted state."""
 
     type: ClassVar[str] = "reasoning"
@@ -168,12 +168,9 @@ class Reasoning:
     def summary_text(self) -> str:
         return "\n\n".join(part.get("text", "") for part in self.summary)
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self, self._fields)
-
 
 @dataclass(frozen=True, slots=True)
-class CustomToolCall:
+class CustomToolCall(_Item):
     """A call of a custom (free-form) tool; ``input`` is the raw text the model wrote."""
 
     type: ClassVar[str] = "custom_tool_call"
@@ -186,12 +183,9 @@ class CustomToolCall:
     status: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self, self._fields)
-
 
 @dataclass(frozen=True, slots=True)
-class WebSearchCall:
+class WebSearchCall(_Item):
     """A hosted web search the server ran; ``action`` says what it searched or opened."""
 
     type: ClassVar[str] = "web_search_call"
@@ -201,9 +195,6 @@ class WebSearchCall:
     status: str | None = None
     action: Mapping[str, Any] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self, self._fields)
 
 
 @dataclass(frozen=True, slots=True)
