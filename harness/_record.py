@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequenc
 from http import HTTPStatus
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
@@ -347,22 +347,15 @@ class _Recorder:
             write_atomic(target, body, secrets=redactor.secrets)
 
 
-class RecordingTransport(httpx.BaseTransport):
-    """Records every attempt made through ``wrapped`` into the cassette at ``path``.
+W = TypeVar("W")
 
-    ``mode`` is a :class:`RecordMode` (or its name): ``all`` (default) replaces the cassette,
-    ``new_episodes`` appends to it, ``once`` refuses an existing one, ``none`` is refused here.
-    ``fixtures`` names a folder for the raw SSE body of each streamed interaction
-    (``NAME.sse``, then ``NAME-2.sse``...; ``NAME`` defaults to the cassette's stem).
-    ``secrets`` replaces the default (``$OPENAI_API_KEY``); every value seen in a redacted
-    header is added to it. ``validate`` (``off``, ``warn`` or ``fail``, a
-    :class:`~harness.ValidationMode`) checks the written cassette with :func:`harness.validate`.
-    The cassette is written by :meth:`close`.
-    """
+
+class _RecordingBase(Generic[W]):
+    """What both recording transports hold: the wrapped transport and the recorder."""
 
     def __init__(
         self,
-        wrapped: httpx.BaseTransport,
+        wrapped: W,
         path: str | Path,
         *,
         mode: RecordMode | str = RecordMode.ALL,
@@ -395,6 +388,20 @@ class RecordingTransport(httpx.BaseTransport):
     def cassette(self) -> Cassette:
         """What was recorded so far, in memory (not redacted)."""
         return self._recorder.cassette()
+
+
+class RecordingTransport(_RecordingBase[httpx.BaseTransport], httpx.BaseTransport):
+    """Records every attempt made through ``wrapped`` into the cassette at ``path``.
+
+    ``mode`` is a :class:`RecordMode` (or its name): ``all`` (default) replaces the cassette,
+    ``new_episodes`` appends to it, ``once`` refuses an existing one, ``none`` is refused here.
+    ``fixtures`` names a folder for the raw SSE body of each streamed interaction
+    (``NAME.sse``, then ``NAME-2.sse``...; ``NAME`` defaults to the cassette's stem).
+    ``secrets`` replaces the default (``$OPENAI_API_KEY``); every value seen in a redacted
+    header is added to it. ``validate`` (``off``, ``warn`` or ``fail``, a
+    :class:`~harness.ValidationMode`) checks the written cassette with :func:`harness.validate`.
+    The cassette is written by :meth:`close`.
+    """
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         tape = self._recorder.begin(request, request.read())
@@ -416,45 +423,9 @@ class RecordingTransport(httpx.BaseTransport):
             self._recorder.save()
 
 
-class AsyncRecordingTransport(httpx.AsyncBaseTransport):
+class AsyncRecordingTransport(_RecordingBase[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport):
     """The asyncio twin of :class:`RecordingTransport`; the cassette is written by
     :meth:`aclose` (in a worker thread, so the event loop keeps running)."""
-
-    def __init__(
-        self,
-        wrapped: httpx.AsyncBaseTransport,
-        path: str | Path,
-        *,
-        mode: RecordMode | str = RecordMode.ALL,
-        fixtures: str | Path | None = None,
-        fixture_name: str | None = None,
-        secrets: Iterable[str] | None = None,
-        drop_headers: Sequence[str] = DEFAULT_DROP_HEADERS,
-        redact_headers: Iterable[str] = DEFAULT_REDACT_HEADERS,
-        clock: Callable[[], float] = time.perf_counter,
-        validate: str = "off",
-    ) -> None:
-        self._wrapped = wrapped
-        self._recorder = _Recorder(
-            path,
-            mode=mode,
-            fixtures=fixtures,
-            fixture_name=fixture_name,
-            secrets=secrets,
-            drop_headers=drop_headers,
-            redact_headers=redact_headers,
-            clock=clock,
-            validate=validate,
-        )
-
-    @property
-    def path(self) -> Path:
-        return self._recorder.path
-
-    @property
-    def cassette(self) -> Cassette:
-        """What was recorded so far, in memory (not redacted)."""
-        return self._recorder.cassette()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         tape = self._recorder.begin(request, await request.aread())
