@@ -475,7 +475,60 @@ class _Replayer:
         return float(read) if isinstance(read, int | float) else 0.0
 
 
-class ReplayTransport(httpx.BaseTransport):
+class _ReplayBase:
+    """What both replay transports share: the replayer, and when each piece is due (no I/O)."""
+
+    def __init__(
+        self,
+        cassette: str | Path | Cassette,
+        *,
+        timing: str | float = "instant",
+        chunking: str | Chunking = "recorded",
+        match_ignore: Sequence[str] = (),
+        faults: Mapping[int, Fault] | None = None,
+        clock: VirtualClock | None = None,
+        allow_repeats: bool = False,
+        match_body: bool = True,
+        validate: str = "off",
+    ) -> None:
+        self._replayer = _Replayer(
+            cassette,
+            timing=timing,
+            chunking=chunking,
+            match_ignore=match_ignore,
+            faults=faults,
+            clock=clock,
+            allow_repeats=allow_repeats,
+            match_body=match_body,
+            validate=validate,
+        )
+
+    @property
+    def cassette(self) -> Cassette:
+        return self._replayer.cassette
+
+    def unused(self) -> list[int]:
+        """Indices of recorded interactions no request has used."""
+        return self._replayer.matcher.unused()
+
+    def _start(self) -> float:
+        replayer = self._replayer
+        if replayer.scale is None:
+            return replayer.clock.now() if replayer.clock is not None else 0.0
+        return time.perf_counter()
+
+    def _delay(self, start: float, offset_ms: float) -> float:
+        """Seconds to wait before what is due ``offset_ms`` after ``start``; in instant mode
+        the virtual clock moves there instead, and nothing waits."""
+        replayer = self._replayer
+        if replayer.scale is None:
+            if replayer.clock is not None:
+                replayer.clock.advance_to(start + offset_ms / 1000)
+            return 0.0
+        return start + offset_ms * replayer.scale / 1000 - time.perf_counter()
+
+
+class ReplayTransport(_ReplayBase, httpx.BaseTransport):
     """Serves the interactions of a cassette (ours or vcrpy's) to a blocking client.
 
     ``cassette`` is a path or a loaded :class:`~harness.Cassette`. ``faults`` maps a request
@@ -502,7 +555,7 @@ class ReplayTransport(httpx.BaseTransport):
         validate: str = "off",
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._replayer = _Replayer(
+        super().__init__(
             cassette,
             timing=timing,
             chunking=chunking,
@@ -513,31 +566,12 @@ class ReplayTransport(httpx.BaseTransport):
             match_body=match_body,
             validate=validate,
         )
-        self._sleep = sleep
-
-    @property
-    def cassette(self) -> Cassette:
-        return self._replayer.cassette
-
-    def unused(self) -> list[int]:
-        """Indices of recorded interactions no request has used."""
-        return self._replayer.matcher.unused()
+        self._sleep = sleep  # the blocking twin's wait; the async one uses asyncio.sleep
 
     def _wait_until(self, start: float, offset_ms: float) -> None:
-        replayer = self._replayer
-        if replayer.scale is None:
-            if replayer.clock is not None:
-                replayer.clock.advance_to(start + offset_ms / 1000)
-            return
-        delay = start + offset_ms * replayer.scale / 1000 - time.perf_counter()
+        delay = self._delay(start, offset_ms)
         if delay > 0:
             self._sleep(delay)
-
-    def _start(self) -> float:
-        replayer = self._replayer
-        if replayer.scale is None:
-            return replayer.clock.now() if replayer.clock is not None else 0.0
-        return time.perf_counter()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
@@ -573,57 +607,13 @@ class ReplayTransport(httpx.BaseTransport):
         raise self._replayer.end_error(request, the_plan)
 
 
-class AsyncReplayTransport(httpx.AsyncBaseTransport):
+class AsyncReplayTransport(_ReplayBase, httpx.AsyncBaseTransport):
     """The asyncio twin of :class:`ReplayTransport`."""
 
-    def __init__(
-        self,
-        cassette: str | Path | Cassette,
-        *,
-        timing: str | float = "instant",
-        chunking: str | Chunking = "recorded",
-        match_ignore: Sequence[str] = (),
-        faults: Mapping[int, Fault] | None = None,
-        clock: VirtualClock | None = None,
-        allow_repeats: bool = False,
-        match_body: bool = True,
-        validate: str = "off",
-    ) -> None:
-        self._replayer = _Replayer(
-            cassette,
-            timing=timing,
-            chunking=chunking,
-            match_ignore=match_ignore,
-            faults=faults,
-            clock=clock,
-            allow_repeats=allow_repeats,
-            match_body=match_body,
-            validate=validate,
-        )
-
-    @property
-    def cassette(self) -> Cassette:
-        return self._replayer.cassette
-
-    def unused(self) -> list[int]:
-        """Indices of recorded interactions no request has used."""
-        return self._replayer.matcher.unused()
-
     async def _wait_until(self, start: float, offset_ms: float) -> None:
-        replayer = self._replayer
-        if replayer.scale is None:
-            if replayer.clock is not None:
-                replayer.clock.advance_to(start + offset_ms / 1000)
-            return
-        delay = start + offset_ms * replayer.scale / 1000 - time.perf_counter()
+        delay = self._delay(start, offset_ms)
         if delay > 0:
             await asyncio.sleep(delay)
-
-    def _start(self) -> float:
-        replayer = self._replayer
-        if replayer.scale is None:
-            return replayer.clock.now() if replayer.clock is not None else 0.0
-        return time.perf_counter()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
