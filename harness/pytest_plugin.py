@@ -254,35 +254,54 @@ def _report_unused(request: pytest.FixtureRequest, path: Path, unused: list[int]
         request.config.stash[_UNUSED].append(f"{path}: {', '.join(f'#{i}' for i in unused)}")
 
 
+def _transports(
+    settings: _Settings,
+    clock: VirtualClock,
+    replay_class: Any,
+    record_class: Any,
+    http_class: Any,
+    episodes_class: Any,
+) -> tuple[Any, Any]:
+    """The transport for this test's cassette and mode, and its replaying part (or None).
+
+    One decision for both twins, which pass their own (sync or async) classes.
+    """
+    if _replaying(settings):
+        replay = replay_class(
+            settings.path,
+            timing=settings.timing,
+            chunking=settings.chunking,
+            match_ignore=settings.match_ignore,
+            clock=clock,
+            validate=settings.validate,
+        )
+        return replay, replay
+    if settings.mode is RecordMode.NEW_EPISODES and settings.path.exists():
+        replay = replay_class(settings.path, match_ignore=settings.match_ignore, clock=clock)
+        record = record_class(
+            http_class(), settings.path, mode=settings.mode, validate=settings.validate
+        )
+        return episodes_class(replay, record), replay
+    record = record_class(
+        http_class(), settings.path, mode=RecordMode.ALL, validate=settings.validate
+    )
+    return record, None
+
+
 @pytest.fixture
 def harness_transport(
     request: pytest.FixtureRequest, harness_clock: VirtualClock
 ) -> Iterator[httpx.BaseTransport]:
     """A transport serving (or recording) this test's cassette, for blocking clients."""
     settings = _settings(request)
-    transport: httpx.BaseTransport
-    replay = None
-    if _replaying(settings):
-        transport = replay = ReplayTransport(
-            settings.path,
-            timing=settings.timing,
-            chunking=settings.chunking,
-            match_ignore=settings.match_ignore,
-            clock=harness_clock,
-            validate=settings.validate,
-        )
-    elif settings.mode is RecordMode.NEW_EPISODES and settings.path.exists():
-        replay = ReplayTransport(
-            settings.path, match_ignore=settings.match_ignore, clock=harness_clock
-        )
-        record = RecordingTransport(
-            httpx.HTTPTransport(), settings.path, mode=settings.mode, validate=settings.validate
-        )
-        transport = _EpisodesTransport(replay, record)
-    else:
-        transport = RecordingTransport(
-            httpx.HTTPTransport(), settings.path, mode=RecordMode.ALL, validate=settings.validate
-        )
+    transport, replay = _transports(
+        settings,
+        harness_clock,
+        ReplayTransport,
+        RecordingTransport,
+        httpx.HTTPTransport,
+        _EpisodesTransport,
+    )
     yield transport
     transport.close()
     if replay is not None:
@@ -326,35 +345,14 @@ if _ASYNCIO:  # the asyncio fixtures need pytest-asyncio
     ) -> AsyncIterator[httpx.AsyncBaseTransport]:
         """A transport serving (or recording) this test's cassette, for asyncio clients."""
         settings = _settings(request)
-        transport: httpx.AsyncBaseTransport
-        replay = None
-        if _replaying(settings):
-            transport = replay = AsyncReplayTransport(
-                settings.path,
-                timing=settings.timing,
-                chunking=settings.chunking,
-                match_ignore=settings.match_ignore,
-                clock=harness_clock,
-                validate=settings.validate,
-            )
-        elif settings.mode is RecordMode.NEW_EPISODES and settings.path.exists():
-            replay = AsyncReplayTransport(
-                settings.path, match_ignore=settings.match_ignore, clock=harness_clock
-            )
-            record = AsyncRecordingTransport(
-                httpx.AsyncHTTPTransport(),
-                settings.path,
-                mode=settings.mode,
-                validate=settings.validate,
-            )
-            transport = _AsyncEpisodesTransport(replay, record)
-        else:
-            transport = AsyncRecordingTransport(
-                httpx.AsyncHTTPTransport(),
-                settings.path,
-                mode=RecordMode.ALL,
-                validate=settings.validate,
-            )
+        transport, replay = _transports(
+            settings,
+            harness_clock,
+            AsyncReplayTransport,
+            AsyncRecordingTransport,
+            httpx.AsyncHTTPTransport,
+            _AsyncEpisodesTransport,
+        )
         yield transport
         await transport.aclose()
         if replay is not None:
