@@ -15,7 +15,6 @@ Both build on the scripted server (aiohttp, in its own thread).
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from harness._record import AsyncRecordingTransport, RecordMode
 from harness._replay import Chunking, NoMatchError, _Plan, _Replayer
 from harness._server import Chunk as Write
 from harness._server import End, ReceivedRequest, ScriptedResponse, ScriptedServer
+from harness._upstream import AiohttpTransport
 
 __all__ = ["CassetteServer", "RecordingProxy", "load_source"]
 
@@ -51,6 +51,8 @@ _HOP_HEADERS = frozenset(
         "proxy-connection",
     }
 )
+# What the proxy does not pass upstream: those, and the client's Host (the upstream's is set).
+_NOT_FORWARDED = frozenset(name.encode() for name in _HOP_HEADERS | {"host"})
 _RESET_ERRORS = frozenset({"ReadError", "NetworkError", "ConnectError", "WriteError"})
 
 
@@ -196,31 +198,19 @@ class RecordingProxy(ScriptedServer):
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise ValueError(f"upstream must be an http(s) URL, got {upstream!r}")
         self.upstream = upstream.rstrip("/")
-        # TCP_NODELAY: httpcore writes a request's head and body separately; with Nagle's
-        # algorithm the body would wait for the upstream's delayed ACK of the head.
-        upstream_transport = httpx.AsyncHTTPTransport(
-            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-        )
         self.transport = AsyncRecordingTransport(
-            upstream_transport, path, mode=mode, fixtures=fixtures, secrets=secrets
+            AiohttpTransport(), path, mode=mode, fixtures=fixtures, secrets=secrets
         )
-        self._client: httpx.AsyncClient | None = None
         super().__init__(host=host, port=port)
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        if self._client is None:
-            self._client = httpx.AsyncClient(transport=self.transport, timeout=None)
         body = await request.read()
-        headers = [
-            (name, value)
-            for name, value in request.headers.items()
-            if name.lower() not in _HOP_HEADERS and name.lower() != "host"
-        ]
-        upstream = self._client.build_request(
+        headers = [(n, v) for n, v in request.raw_headers if n.lower() not in _NOT_FORWARDED]
+        upstream = httpx.Request(
             request.method, f"{self.upstream}{request.raw_path}", headers=headers, content=body
         )
         try:
-            response = await self._client.send(upstream, stream=True)
+            response = await self.transport.handle_async_request(upstream)
         except httpx.TransportError as exc:
             return web.json_response(
                 {
@@ -233,7 +223,7 @@ class RecordingProxy(ScriptedServer):
             )
         answer = web.StreamResponse(status=response.status_code, reason=response.reason_phrase)
         for name, value in response.headers.multi_items():
-            if name.lower() not in _HOP_HEADERS:
+            if name not in _HOP_HEADERS:  # multi_items() gives lower-case names
                 answer.headers.add(name, value)
         try:
             await answer.prepare(request)
@@ -249,7 +239,4 @@ class RecordingProxy(ScriptedServer):
         return answer
 
     async def _on_stop(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()  # closes the recording transport: writes the cassette
-        else:
-            await self.transport.aclose()
+        await self.transport.aclose()  # closes the upstream session, then writes the cassette
