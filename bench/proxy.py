@@ -2,24 +2,27 @@
 
 One run, one loopback scripted server streaming a 30-event response; a ``RecordingProxy`` in
 front of it records every exchange. For each request, the time from sending it to holding the
-first body byte, on a fresh connection each time, alternating direct and proxied; medians, and
-the ratio. Target (issue 6): proxied within 1.1x of direct.
+first body byte, on a fresh connection each time, alternating direct, proxied and through the
+floor below; medians, and the ratios. Target (issue 6): proxied within 1.1x of direct.
 
-A proxy adds a second HTTP hop, so what it costs is a fixed number of milliseconds; the ratio
-depends on how long the upstream takes to send its first byte. The real API takes hundreds of
-milliseconds; the scripted upstream here waits ``--first-byte-ms`` (default 50, well below
-that) and then 5 ms between events. The run also prints the bare overhead in milliseconds with
-an upstream that answers at once, so nothing hides behind the ratio.
+A proxy adds a second hop, so what it costs is a fixed amount of time, and the ratio depends on
+how long the upstream takes to send its first byte: the real API takes hundreds of milliseconds.
+The run measures upstreams that answer at once, after 10 ms and after 50 ms. Beside the proxy,
+the floor of any second hop: a TCP relay that only copies bytes both ways (asyncio streams, no
+HTTP parsing, no recording), so the fixed cost can be read against the least a hop costs here.
 
-Run: .venv/bin/python bench/proxy.py [--rounds N] [--first-byte-ms MS]
+Run: .venv/bin/python bench/proxy.py [--rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import socket
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -28,6 +31,8 @@ import httpx
 from harness._serve import RecordingProxy
 from harness._server import Chunk, ScriptedResponse, ScriptedServer
 
+FIRST_BYTE_MS = (0.0, 10.0, 50.0)
+
 
 def body(events: int) -> list[bytes]:
     frames = []
@@ -35,6 +40,40 @@ def body(events: int) -> list[bytes]:
         event = {"type": "response.output_text.delta", "delta": f" w{n}", "sequence_number": n}
         frames.append(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
     return frames
+
+
+class Relay:
+    """A TCP relay on loopback in its own thread: bytes both ways, nothing else."""
+
+    def __init__(self, port: int) -> None:
+        self._target = port
+        self._ready = threading.Event()
+        self._port = 0
+        threading.Thread(target=asyncio.run, args=(self._serve(),), daemon=True).start()
+        self._ready.wait()
+        self.base_url = f"http://127.0.0.1:{self._port}/v1"
+
+    async def _serve(self) -> None:
+        server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
+        self._port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        await asyncio.Event().wait()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target)
+        for w in (writer, up_writer):
+            w.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        await asyncio.gather(
+            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+        )
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+        finally:
+            writer.close()
 
 
 def first_byte(url: str) -> float:
@@ -50,40 +89,51 @@ def first_byte(url: str) -> float:
     return elapsed
 
 
-def measure(first_byte_s: float, rounds: int, folder: Path) -> tuple[float, float]:
+def measure(first_byte_s: float, rounds: int, cassette: Path) -> dict[str, float]:
     chunks = body(30)
     response = ScriptedResponse(
-        chunks=tuple(Chunk(c, first_byte_s if n == 0 else 0.005) for n, c in enumerate(chunks))
+        chunks=tuple(Chunk(c, first_byte_s if n == 0 else 0.001) for n, c in enumerate(chunks))
     )
     with ScriptedServer(responder=lambda _: response) as upstream:
-        proxy = RecordingProxy(upstream.base_url.removesuffix("/v1"), folder / "p.yaml")
-        with proxy:
-            direct, proxied = [], []
+        relay = Relay(upstream.port)
+        with RecordingProxy(upstream.base_url.removesuffix("/v1"), cassette) as proxy:
+            urls = {"direct": upstream.base_url, "relay": relay.base_url, "proxy": proxy.base_url}
+            times: dict[str, list[float]] = {name: [] for name in urls}
             for _ in range(3):  # warm-up: imports, the proxy's upstream connection
-                first_byte(upstream.base_url), first_byte(proxy.base_url)
+                for url in urls.values():
+                    first_byte(url)
             for _ in range(rounds):
-                direct.append(first_byte(upstream.base_url))
-                proxied.append(first_byte(proxy.base_url))
-    return statistics.median(direct), statistics.median(proxied)
+                for name, url in urls.items():
+                    times[name].append(first_byte(url))
+    return {name: statistics.median(values) * 1000 for name, values in times.items()}
 
 
-def main(rounds: int, first_byte_ms: float) -> None:
+def main(rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        d0, p0 = measure(0.0, rounds, Path(tmp))
-        d, p = measure(first_byte_ms / 1000, rounds, Path(tmp))
-        recorded = (Path(tmp) / "p.yaml").stat().st_size
+        cassette = Path(tmp) / "p.yaml"
+        runs = [measure(ms / 1000, rounds, cassette) for ms in FIRST_BYTE_MS]
+        recorded = cassette.stat().st_size
+
+    def row(label: str, cell: str) -> None:
+        print(f"{label:38}{cell}")
+
     print(f"time to first byte, medians of {rounds} alternating requests, fresh connections")
-    print(f"{'upstream first byte after':28}{'0 ms':>10}{f'{first_byte_ms:g} ms':>10}")
-    print(f"{'direct to the server':28}{d0 * 1000:>7.2f} ms{d * 1000:>7.2f} ms")
-    print(f"{'through harness proxy':28}{p0 * 1000:>7.2f} ms{p * 1000:>7.2f} ms")
-    print(f"{'proxy costs':28}{(p0 - d0) * 1000:>7.2f} ms{(p - d) * 1000:>7.2f} ms")
-    print(f"{'ratio (target <= 1.1x)':28}{p0 / d0:>9.2f}x{p / d:>9.2f}x")
+    row("upstream's first byte after", "".join(f"{f'{ms:g} ms':>11}" for ms in FIRST_BYTE_MS))
+    row("direct to the server", "".join(f"{r['direct']:>8.2f} ms" for r in runs))
+    row("through harness proxy", "".join(f"{r['proxy']:>8.2f} ms" for r in runs))
+    row("through a bare TCP relay (floor)", "".join(f"{r['relay']:>8.2f} ms" for r in runs))
+    row("proxy costs", "".join(f"{r['proxy'] - r['direct']:>8.2f} ms" for r in runs))
+    row("relay costs", "".join(f"{r['relay'] - r['direct']:>8.2f} ms" for r in runs))
+    row(
+        "proxy / direct (target <= 1.1x)",
+        "".join(f"{r['proxy'] / r['direct']:>10.2f}x" for r in runs),
+    )
+    row("relay / direct", "".join(f"{r['relay'] / r['direct']:>10.2f}x" for r in runs))
+    row("proxy / relay", "".join(f"{r['proxy'] / r['relay']:>10.2f}x" for r in runs))
     print(f"(the proxy recorded every exchange: {recorded:,} bytes of cassette in the last run)")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=101)
-    parser.add_argument("--first-byte-ms", type=float, default=50.0)
-    arguments = parser.parse_args()
-    main(arguments.rounds, arguments.first_byte_ms)
+    main(parser.parse_args().rounds)
