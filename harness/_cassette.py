@@ -1,10 +1,10 @@
-"""The cassette: recorded HTTP attempts, their chunk timing and how each ended. Format 1.
+"""The cassette: recorded HTTP attempts, their chunk timing and how each ended. Format 2.
 
 A cassette file is YAML that vcrpy (and so pytest-recording) loads as its own format 1, and
 that is written for people reading a diff::
 
     # harness cassette ... (comments)
-    harness: {"format": 1, "version": "0.1.0"}
+    harness: {"format": 2, "version": "0.1.0"}
     version: 1
     interactions:
     - request:
@@ -28,8 +28,8 @@ that is written for people reading a diff::
       harness:                          <- timing and outcome, apart from the event lines
         outcome: {"kind": "complete", "bytes": 5120, "head_ms": 210.5, "end_ms": 230.9}
         chunks: [
-          [211.3, 1024], [230.9, 512],  <- [arrival in ms since the request was sent, size]
-          ]
+          [211300, 1024], [230900, 512],  <- [arrival in microseconds since the request
+          ]                                  was sent, size in bytes], eight to a line
     # sha256: 1f2e...                   <- of every byte above this line
 
 Strings are JSON string literals (valid YAML double-quoted scalars), bodies literal blocks
@@ -37,6 +37,11 @@ Strings are JSON string literals (valid YAML double-quoted scalars), bodies lite
 exactly, a quoted string or ``!!binary`` base64. Attempts that failed before any response
 (a refused connection) cannot be vcrpy interactions; they are kept under ``unanswered`` with
 the index of the interaction they came before.
+
+Chunk arrival times are whole microseconds (the recorder's clock is kept to the microsecond):
+a reader turns integers into numbers several times faster than decimals, and a 5,000-event
+stream has 5,000 of them. Format 1 wrote them as decimal milliseconds; it is refused with a
+message to re-record.
 
 Loading checks the last line first: a truncated file or one changed by accident is refused
 with a :class:`~harness.CassetteError` naming the file; it is never half-loaded. Our own loader
@@ -53,11 +58,12 @@ import hashlib
 import io
 import itertools
 import json
+import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from harness._exceptions import CassetteError
 from harness._files import write_atomic
@@ -74,10 +80,10 @@ __all__ = [
     "TransportFailure",
 ]
 
-FORMAT = 1
+FORMAT = 2
 _CHECKSUM = "# sha256: "
 _HEADER_COMMENT = (
-    "# harness cassette, format 1: one HTTP attempt per interaction. vcrpy can play it.\n"
+    "# harness cassette, format 2: one HTTP attempt per interaction. vcrpy can play it.\n"
     "# The last line is a checksum of everything above it, so a truncated or damaged file is\n"
     "# refused. After a deliberate edit: harness.Cassette.rehash(path).\n"
 )
@@ -146,7 +152,9 @@ class Interaction:
 
     request: RecordedRequest
     response: RecordedResponse | None
-    chunks: tuple[Chunk, ...] = ()
+    chunks: Sequence[Chunk] = ()
+    """In arrival order. A tuple, or for a loaded cassette an equal sequence that makes its
+    Chunk objects on first use."""
     outcome: Outcome = Outcome.COMPLETE
     head_ms: float | None = None
     error: TransportFailure | None = None
@@ -387,7 +395,10 @@ def _emit_response(out: list[str], interaction: Interaction, redactor: Redactor)
     out.append(f"  harness:\n    outcome: {_flow(outcome)}\n")
     pairs, previous = [], 0
     for chunk, end in zip(interaction.chunks, moved, strict=True):
-        pairs.append(f"[{_scalar(float(chunk.offset_ms))}, {end - previous}]")
+        microseconds = round(chunk.offset_ms * 1000)
+        if microseconds < 0:
+            raise ValueError(f"chunk offsets must be >= 0 ms, got {chunk.offset_ms}")
+        pairs.append(f"[{microseconds}, {end - previous}]")
         previous = end
     if not pairs:
         out.append("    chunks: []\n")
@@ -457,8 +468,8 @@ _CHUNKS_END = b"\n      ]\n"
 # Where a value starts in the file, its text, and its kind ("value", "headers" or "chunks").
 _Source = tuple[int, bytes | None, str]
 # A scanned entry: its values as one JSON array (not read yet), the byte offset it starts at,
-# its request body and its response body.
-_Scanned = tuple[bytes, int, bytes, bytes]
+# its request body, its response body, and its chunk list's text (None for none).
+_Scanned = tuple[bytes, int, bytes, bytes, bytes | None]
 _OUTCOMES = {outcome.value: outcome for outcome in Outcome}
 
 
@@ -502,35 +513,92 @@ def _deindent(data: bytes, start: int, end: int, indent: int) -> bytes:
 
 
 # Chunk's slots themselves: setting them directly skips the frozen dataclass's __init__ and
-# __setattr__, which is what makes thousands of chunks cheap. Only _chunks does this.
+# __setattr__, which is what makes thousands of chunks cheap. Only _ChunkTable does this.
 _set_offset = vars(Chunk)["offset_ms"].__set__
 _set_size = vars(Chunk)["size"].__set__
 
 
-def _split_pairs(pairs: list[Any]) -> tuple[tuple[float, ...], tuple[int, ...]]:
-    """The offsets and sizes of ``[offset, size]`` pairs (``ValueError`` if they are not)."""
-    if not pairs:
-        return (), ()
-    try:
-        offsets, sizes = zip(*pairs, strict=True)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"not [offset, size] pairs ({exc})") from None
-    if not set(map(type, offsets)) <= {float}:
-        if not set(map(type, offsets)) <= {float, int}:
-            raise ValueError("an offset is not a number")
-        offsets = tuple(map(float, offsets))
-    if set(map(type, sizes)) != {int} or min(sizes) < 0:
+class _ChunkTable(Sequence[Chunk]):
+    """A loaded interaction's chunks: arrival times (whole microseconds) and sizes as two lists,
+    checked when the file was read; the Chunk objects are made the first time they are used.
+
+    A cassette of thousands of chunks loads without making thousands of objects, and a test
+    that replays one interaction of many pays only for that one. Equal to (and hashes as) the
+    tuple of its chunks.
+    """
+
+    __slots__ = ("_built", "_microseconds", "_sizes")
+
+    def __init__(self, microseconds: list[int], sizes: list[int]) -> None:
+        self._microseconds = microseconds
+        self._sizes = sizes
+        self._built: tuple[Chunk, ...] | None = None
+
+    def _chunks(self) -> tuple[Chunk, ...]:
+        if self._built is None:
+            # No Python-level call per chunk: calling the dataclass's own __init__ 5,000 times
+            # takes twice as long.
+            chunks = list(map(object.__new__, itertools.repeat(Chunk, len(self._sizes))))
+            offsets = map(operator.truediv, self._microseconds, itertools.repeat(1000))
+            collections.deque(map(_set_offset, chunks, offsets), maxlen=0)
+            collections.deque(map(_set_size, chunks, self._sizes), maxlen=0)
+            self._built = tuple(chunks)
+        return self._built
+
+    def __len__(self) -> int:
+        return len(self._sizes)
+
+    @overload
+    def __getitem__(self, index: int) -> Chunk: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Chunk, ...]: ...
+    def __getitem__(self, index: int | slice) -> Chunk | tuple[Chunk, ...]:
+        return self._chunks()[index]
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return iter(self._chunks())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _ChunkTable):
+            return self._chunks() == other._chunks()
+        if isinstance(other, tuple):
+            return self._chunks() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._chunks())
+
+    def __repr__(self) -> str:
+        return repr(self._chunks())
+
+
+def _skeleton(pairs: int) -> bytes:
+    """What the writer's chunk lines for ``pairs`` chunks are without their digits (as
+    ``chunk_lines`` returns them): eight ``[, ]`` to a line, the last line's comma cut off."""
+    full, rest = divmod(pairs, _CHUNKS_PER_LINE)
+    lines = [_SKELETON_LINE] * full + ([b", ".join([b"[, ]"] * rest)] if rest else [])
+    return b"\n      " + b",\n      ".join(lines)
+
+
+_SKELETON_LINE = b", ".join([b"[, ]"] * _CHUNKS_PER_LINE)
+_LARGEST = 2**53  # exact as a float: no arrival time or size in a real file comes near it
+_DIGITS = b"0123456789"
+
+
+def _check_pairs(pairs: Any) -> tuple[list[int], list[int]]:
+    """The arrival times and sizes of ``[microseconds, size]`` pairs (``ValueError`` if they
+    are not whole numbers >= 0 in pairs). Only a file our writer did not lay out comes here."""
+    if type(pairs) is not list:
+        raise ValueError("not a list")
+    if not all(type(pair) is list and len(pair) == 2 for pair in pairs):
+        raise ValueError("not [microseconds, size] pairs")
+    microseconds = [pair[0] for pair in pairs]
+    sizes = [pair[1] for pair in pairs]
+    if not all(type(value) is int and 0 <= value <= _LARGEST for value in microseconds):
+        raise ValueError("an arrival time is not a whole number of microseconds >= 0")
+    if not all(type(value) is int and 0 <= value <= _LARGEST for value in sizes):
         raise ValueError("a size is not a whole number of bytes")
-    return offsets, sizes
-
-
-def _chunks(offsets: tuple[float, ...], sizes: tuple[int, ...]) -> tuple[Chunk, ...]:
-    """``Chunk(offset, size)`` for each pair, with no Python-level call per chunk: a 5,000-event
-    stream has 5,000 of them, and calling the dataclass's own __init__ takes twice as long."""
-    chunks = list(map(object.__new__, itertools.repeat(Chunk, len(sizes))))
-    collections.deque(map(_set_offset, chunks, offsets), maxlen=0)
-    collections.deque(map(_set_size, chunks, sizes), maxlen=0)
-    return tuple(chunks)
+    return microseconds, sizes
 
 
 class _Parser:
@@ -667,16 +735,15 @@ class _Parser:
         body = self.body(response, 3, 8)
         harness = self.expect(_HARNESS)
         _, chunks = self.chunk_lines(harness)
-        values = b"[%b,%b,%b,%b,%b,%b,[%b]]" % (
+        values = b"[%b,%b,%b,%b,%b,%b]" % (
             request[1],
             request[2],
             _object(request[3]),
             response[1],
             _object(response[2]),
             harness[1],
-            chunks or b"",
         )
-        return values, at, request_body, body
+        return values, at, request_body, body, chunks
 
     def unanswered(self) -> _Scanned:
         """An attempt that failed before any response: its layout and request body, and its
@@ -686,7 +753,7 @@ class _Parser:
         request_body = self.body(request, 4, 6)
         error = self.expect(_ERROR)
         values = b"[%b,%b,%b,%b]" % (request[1], request[2], _object(request[3]), error[1])
-        return values, at, request_body, b""
+        return values, at, request_body, b"", None
 
     def sources(self, at: int) -> list[_Source]:
         """Where each value of the entry at byte offset ``at`` comes from, in the order of its
@@ -705,13 +772,12 @@ class _Parser:
         response = self.expect(_RESPONSE)
         self.body(response, 3, 8)
         harness = self.expect(_HARNESS)
-        chunks_at, chunks = self.chunk_lines(harness)
         return [
             *found,
             (response.start(1), response[1], "value"),
             (response.start(2), response[2], "headers"),
             (harness.start(1), harness[1], "value"),
-            (chunks_at, chunks, "chunks"),
+            (*self.chunk_lines(harness), "chunks"),
         ]
 
     def values(self, scanned: list[_Scanned], count: int) -> list[list[Any]]:
@@ -744,13 +810,13 @@ class _Parser:
     def interactions(self, answered: list[_Scanned]) -> list[Interaction]:
         if not answered:
             return []
-        values = self.values(answered, 7)
-        chunks = self.chunks([entry[6] for entry in values], answered)
+        values = self.values(answered, 6)
+        chunks = self.chunks(answered)
         interactions = []
-        for (_, at, request_body, body), entry, interaction_chunks in zip(
+        for (_, at, request_body, body, _), entry, interaction_chunks in zip(
             answered, values, chunks, strict=True
         ):
-            method, uri, request_headers, status, response_headers, outcome, _ = entry
+            method, uri, request_headers, status, response_headers, outcome = entry
             try:
                 request = RecordedRequest(method, uri, _header_pairs(request_headers), request_body)
                 response = RecordedResponse(
@@ -784,7 +850,7 @@ class _Parser:
         if not unanswered:
             return []
         failures = []
-        for (_, at, request_body, _), values in zip(
+        for (_, at, request_body, _, _), values in zip(
             unanswered, self.values(unanswered, 4), strict=True
         ):
             method, uri, headers, error = values
@@ -855,38 +921,59 @@ class _Parser:
         lines = self.data[start:end].rstrip()
         return start, lines[:-1] if lines.endswith(b",") else lines
 
-    def chunks(self, pair_lists: list[Any], answered: list[_Scanned]) -> list[tuple[Chunk, ...]]:
-        """Each interaction's chunks from its ``[offset, size]`` pairs, whose sizes must add up
-        to its body. They are checked and built for all interactions at once, with no Python
-        call per chunk: a stream of thousands of events needs that, and so do many short ones."""
-        try:
-            if not all(type(pairs) is list for pairs in pair_lists):
-                raise ValueError("not a list")
-            offsets, sizes = _split_pairs(list(itertools.chain.from_iterable(pair_lists)))
-        except ValueError:
-            for pairs, entry in zip(pair_lists, answered, strict=True):
-                try:
-                    if type(pairs) is not list:
-                        raise ValueError("not a list")
-                    _split_pairs(pairs)
-                except ValueError as exc:
-                    where = self.sources(entry[1])[-1][0]
-                    raise self.error(f"malformed chunks: {exc}", where) from None
-            raise  # not reached: the whole is its parts
-        chunks = _chunks(offsets, sizes)
-        out = []
+    def chunks(self, answered: list[_Scanned]) -> list[Sequence[Chunk]]:
+        """Each interaction's chunks from its ``[microseconds, size]`` pairs, whose sizes must
+        add up to its body.
+
+        Chunk lines as the writer lays them out are checked by their shape without the digits,
+        and read for the whole file with one ``json.loads`` of a flat list of integers (no list
+        per pair, no decimals); their Chunk objects are made on first use (``_ChunkTable``).
+        Any other layout is read pair by pair, which also names the line to blame."""
+        texts = [entry[4] for entry in answered]
+        counts = [text.count(b"[") if text else 0 for text in texts]
+        flat: Any = None
+        if all(
+            text is None or text.translate(None, _DIGITS) == _skeleton(count)
+            for text, count in zip(texts, counts, strict=True)
+        ):
+            joined = b",".join([text.translate(None, b"[]") for text in texts if text])
+            try:
+                flat = json.loads(b"[" + joined + b"]")
+            except ValueError:  # an empty or zero-led number: read pair by pair below
+                flat = None
+            if flat and max(flat) > _LARGEST:
+                flat = None
+        tables: list[Sequence[Chunk]] = []
         start = 0
-        for pairs, entry in zip(pair_lists, answered, strict=True):
-            end = start + len(pairs)
-            total, body = sum(sizes[start:end]), entry[3]
+        for entry, text, count in zip(answered, texts, counts, strict=True):
+            if flat is not None:
+                microseconds = flat[start : start + 2 * count : 2]
+                sizes = flat[start + 1 : start + 2 * count : 2]
+                start += 2 * count
+            else:
+                microseconds, sizes = self.pairs(entry, text)
+            total, body = sum(sizes), entry[3]
             if total != len(body):
                 raise self.error(
                     f"chunk sizes add up to {total} bytes, the body has {len(body)}",
                     self.sources(entry[1])[-1][0],
                 )
-            out.append(chunks[start:end])
-            start = end
-        return out
+            tables.append(_ChunkTable(microseconds, sizes) if sizes else ())
+        return tables
+
+    def pairs(self, entry: _Scanned, text: bytes | None) -> tuple[list[int], list[int]]:
+        """One interaction's chunk pairs read on their own, or an error naming the line."""
+        if text is None:
+            return [], []
+        at = self.sources(entry[1])[-1][0]
+        try:
+            pairs = json.loads(b"[" + text + b"]")
+        except ValueError as exc:
+            raise self.json_error((at, text, "chunks")) from exc
+        try:
+            return _check_pairs(pairs)
+        except ValueError as exc:
+            raise self.error(f"malformed chunks: {exc}", at) from None
 
 
 # -- vcrpy's own cassettes -------------------------------------------------------------------

@@ -3,6 +3,7 @@ damaged files."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from pathlib import Path
@@ -178,7 +179,7 @@ def test_the_format_and_harness_version_are_at_the_top() -> None:
     import harness
 
     text = dumps(Cassette((streamed(),))).decode()
-    assert f'harness: {{"format": 1, "version": "{harness.__version__}"}}' in text.splitlines()[:6]
+    assert f'harness: {{"format": 2, "version": "{harness.__version__}"}}' in text.splitlines()[:6]
 
 
 def test_output_is_deterministic() -> None:
@@ -240,11 +241,11 @@ def test_a_missing_cassette_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_a_future_format_is_refused(tmp_path: Path) -> None:
     """A cassette of another format version is refused with what to do."""
-    data = dumps(Cassette((streamed(),))).replace(b'"format": 1', b'"format": 2')
+    data = dumps(Cassette((streamed(),))).replace(b'"format": 2', b'"format": 3')
     body = data[: data.rfind(b"# sha256: ")]
     path = tmp_path / "future.yaml"
     path.write_bytes(body + f"# sha256: {hashlib.sha256(body).hexdigest()}\n".encode())
-    with pytest.raises(CassetteError, match="format 2 is not supported"):
+    with pytest.raises(CassetteError, match="format 3 is not supported"):
         Cassette.load(path)
 
 
@@ -300,11 +301,16 @@ SMALL = streamed(b"data: 1\n\ndata: 2\n\n", sizes=(9,))
         (b'["req_1"]', b'["req_1"', 23, "malformed value"),
         (b"version: 1\n", b"version: 10\n", 5, "expected 'version: 1'"),
         (b'method: "POST"', b'method: "POST", "GET"', 8, "malformed value"),
-        (b"[15.0, 9],\n", b"[15.0, 9,\n", 33, "malformed value"),
-        (b"[15.0, 9]", b"[15.0, 9.0]", 32, "a size is not a whole number"),
-        (b"[15.0, 9]", b"[15.0, 9, 1]", 32, r"not \[offset, size\] pairs"),
-        (b"[15.0, 9]", b"[15.0, 8]", 32, "chunk sizes add up to 17 bytes, the body has 18"),
-        (b"chunks: [\n      [10.0, 9], [15.0, 9],\n      ]", b"chunks: []", 32, "add up to 0"),
+        (b"[15000, 9],\n", b"[15000, 9,\n", 33, "malformed value"),
+        (b"[15000, 9]", b"[15000, 9.0]", 32, "a size is not a whole number"),
+        (b"[15000, 9]", b"[15000.5, 9]", 32, "not a whole number of microseconds"),
+        (b"[15000, 9]", b"[-15000, 9]", 32, "not a whole number of microseconds"),
+        (b"[15000, 9]", b"[15000, 9, 1]", 32, r"not \[microseconds, size\] pairs"),
+        (b"[15000, 9]", b"[015000, 9]", 33, "malformed value"),
+        (b"[15000, 9]", b"[, 9]", 33, "malformed value"),
+        (b"[15000, 9]", b"[15000, 8]", 32, "chunk sizes add up to 17 bytes, the body has 18"),
+        (b"[15000, 9]", b"[10000000000000000000, 9]", 32, "microseconds"),
+        (b"chunks: [\n      [10000, 9], [15000, 9],\n      ]", b"chunks: []", 32, "add up to 0"),
         (b'"kind": "complete"', b'"kind": "done"', 7, "malformed interaction"),
         (b"    body:\n      string:", b"    body:\n       string:", 25, "expected 'string:'"),
     ],
@@ -347,6 +353,39 @@ def test_loaded_chunks_are_ordinary_chunks() -> None:
     assert {"offset_ms": 15.0, "size": 9} == dataclasses.asdict(chunk)
     with pytest.raises(dataclasses.FrozenInstanceError):
         chunk.size = 10  # type: ignore[misc]
+
+
+def test_loaded_chunk_lists_equal_hash_and_print_as_tuples() -> None:
+    """A loaded interaction's chunks (made on first use) are equal to, hash as and print as the
+    tuple of the same chunks, and so is the interaction holding them."""
+    loaded = Cassette.loads(dumps(Cassette((SMALL,)))).interactions[0]
+    assert SMALL.chunks == loaded.chunks
+    assert loaded.chunks == SMALL.chunks
+    assert hash(SMALL.chunks) == hash(loaded.chunks)
+    assert repr(SMALL.chunks) == repr(loaded.chunks)
+    assert (2, SMALL.chunks[1:]) == (len(loaded.chunks), loaded.chunks[1:])
+    as_tuple = dataclasses.replace(loaded, chunks=tuple(loaded.chunks))
+    assert as_tuple == loaded
+    assert hash(as_tuple) == hash(loaded)
+
+
+def test_microseconds_are_kept_whole() -> None:
+    """Arrival times are written as whole microseconds and read back as the same ms value."""
+    chunks = (Chunk(0.0, 1), Chunk(211.3, 1), Chunk(0.0004, 1), Chunk(86_400_000.001, 1))
+    loaded = Cassette.loads(dumps(Cassette((streamed(b"abcd", sizes=(1, 1, 1)),)))).interactions[0]
+    assert 4 == len(loaded.chunks)
+    interaction = dataclasses.replace(loaded, chunks=chunks)
+    again = Cassette.loads(dumps(Cassette((interaction,)))).interactions[0]
+    assert [0.0, 211.3, 0.0, 86_400_000.001] == [chunk.offset_ms for chunk in again.chunks]
+    assert b"[211300, 1], [0, 1], [86400000001, 1]" in dumps(Cassette((interaction,)))
+
+
+def test_chunk_lines_laid_out_by_hand_load_the_same() -> None:
+    """A chunk list in another layout (one pair per line, other spacing) is read pair by pair,
+    to the same chunks."""
+    data = dumps(Cassette((SMALL,)))
+    edited = sealed(data, b"[10000, 9], [15000, 9],\n", b"[10000,9],\n        [ 15000 , 9 ]\n")
+    assert Cassette.loads(data) == Cassette.loads(edited)
 
 
 def test_a_binary_body_indented_more_than_yaml_allows_is_refused() -> None:

@@ -120,7 +120,7 @@ def test_replay_of_a_cassette_of_another_format(cassette: Path, tmp_path: Path) 
     """A future format version: one line saying so, exit 2."""
     import hashlib
 
-    data = cassette.read_bytes().replace(b'"format": 1', b'"format": 9')
+    data = cassette.read_bytes().replace(b'"format": 2', b'"format": 9')
     body = data[: data.rfind(b"# sha256: ")]
     other = tmp_path / "future.yaml"
     other.write_bytes(body + f"# sha256: {hashlib.sha256(body).hexdigest()}\n".encode())

@@ -397,7 +397,7 @@ def test_a_stream_with_a_line_separator_and_an_escape_records_a_loadable_cassett
     ("old", "new"),
     [
         (b'"code": 200', b'"code": 1e400'),
-        (b'harness: {"format": 1', b'harness: {"format": 1, "x": ' + b"[" * 10**5 + b"]" * 10**5),
+        (b'harness: {"format": 2', b'harness: {"format": 2, "x": ' + b"[" * 10**5 + b"]" * 10**5),
     ],
     ids=["status-1e400", "nested-100000"],
 )

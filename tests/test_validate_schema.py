@@ -151,7 +151,7 @@ def test_every_schema_file_is_a_valid_2020_12_schema() -> None:
 def test_a_planted_error_deep_in_a_cassette_structure_is_found_identically() -> None:
     """The cassette schema finds a bad chunk pair through both paths alike."""
     structure = {
-        "harness": {"format": 1, "version": "0.1.0"},
+        "harness": {"format": 2, "version": "0.1.0"},
         "version": 1,
         "interactions": [
             {
@@ -161,13 +161,13 @@ def test_a_planted_error_deep_in_a_cassette_structure_is_found_identically() -> 
                     "headers": {"content-type": ["text/event-stream"]},
                     "body": {"string": "data: {}\n\n"},
                 },
-                "harness": {"outcome": {"kind": "complete", "bytes": 10}, "chunks": [[1.5, 10]]},
+                "harness": {"outcome": {"kind": "complete", "bytes": 10}, "chunks": [[1500, 10]]},
             }
         ],
     }  # fmt: skip
     assert [] == errors(fast("cassette.json"), structure)
     broken = copy.deepcopy(structure)
-    broken["interactions"][0]["harness"]["chunks"] = [[1.5, "10"]]
+    broken["interactions"][0]["harness"]["chunks"] = [[1500, "10"]]
     assert errors(plain("cassette.json"), broken) == errors(fast("cassette.json"), broken)
     assert [(("interactions", 0, "harness", "chunks", 0, 1), "type")] == [
         (path, keyword) for path, keyword, _, _ in errors(fast("cassette.json"), broken)
