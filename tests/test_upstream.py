@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
+import trustme
+from aiohttp import web
 
 from harness._server import Chunk, End, ScriptedResponse, ScriptedServer
 from harness._upstream import AiohttpTransport
@@ -161,3 +165,39 @@ async def test_a_body_closed_early_frees_the_pool(
         await anext(response.aiter_raw())
     assert {"ok": True} == (await client.post(f"{server.base_url}/responses")).json()
     assert ["client_closed", "complete"] == await asyncio.to_thread(server.wait_for_outcomes, 2)
+
+
+@pytest.fixture
+async def https_upstream(tmp_path: Path) -> AsyncIterator[tuple[str, Path]]:
+    """A TLS server on loopback whose certificate a test CA signed; its URL and the CA file."""
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    ca_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+
+    async def answer(request: web.BaseRequest) -> web.Response:
+        return web.json_response({"path": request.path})
+
+    runner = web.ServerRunner(web.Server(answer))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+    await site.start()
+    try:
+        yield f"https://127.0.0.1:{runner.addresses[0][1]}", ca_file
+    finally:
+        await runner.cleanup()
+
+
+async def test_an_https_upstream_is_trusted_as_httpx_trusts_it(
+    https_upstream: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The certificates httpx trusts (here SSL_CERT_FILE) are the ones the proxy's hop trusts:
+    the test CA's server is refused without it and reached with it."""
+    url, ca_file = https_upstream
+    async with httpx.AsyncClient(transport=AiohttpTransport()) as client:
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await client.get(f"{url}/v1/models")
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    async with httpx.AsyncClient(transport=AiohttpTransport()) as client:
+        assert {"path": "/v1/models"} == (await client.get(f"{url}/v1/models")).json()
