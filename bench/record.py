@@ -17,7 +17,8 @@ between the recorders, in reverse order every other round.
 - load time of two cassettes written by each library's own writer from the same interactions:
   one 5,000-event stream, and 500 interactions of 10 events each; ours with one chunk per event.
   Harness loads with Cassette.load, vcrpy with vcr.cassette.Cassette.load (what use_cassette
-  does), cassetter with its Cassette.load (likewise), in its YAML and its TOML formats;
+  does), cassetter with its Cassette.load (likewise), in its YAML and its TOML formats; each
+  round loads every file once, in turn, so the machine's slow moments fall on all alike;
 - bytes on disk per byte of response body, for those cassettes.
 
 Figures are medians, printed as ratios to a baseline measured in the same run: bare for the
@@ -334,16 +335,21 @@ def load_cassetter(path: Path) -> int:
     return len(cassette.interactions)
 
 
-def timed_load(load: Callable[[Path], int], path: Path, expected: int, runs: int) -> float:
-    times = []
+def timed_loads(
+    files: dict[str, tuple[Path, Callable[[Path], int]]], expected: int, runs: int
+) -> dict[str, float]:
+    """Median seconds per loader; each round loads every file once, in turn, so a slow moment
+    of the machine falls on all loaders alike."""
+    times: dict[str, list[float]] = {name: [] for name in files}
     for _ in range(runs):
-        gc.collect()
-        start = time.perf_counter()
-        got = load(path)
-        times.append(time.perf_counter() - start)
-        if got != expected:
-            raise RuntimeError(f"{path.name}: loaded {got} interactions, expected {expected}")
-    return statistics.median(times)
+        for name, (path, load) in files.items():
+            gc.collect()
+            start = time.perf_counter()
+            got = load(path)
+            times[name].append(time.perf_counter() - start)
+            if got != expected:
+                raise RuntimeError(f"{path.name}: loaded {got} interactions, expected {expected}")
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 LOADERS = ["harness", "vcrpy YAML", "vcrpy JSON", "cassetter YAML", "cassetter TOML"]
@@ -371,10 +377,11 @@ def loading(folder: Path, runs: int, gap_ms: float) -> dict[str, dict[str, tuple
                 path = stem.with_suffix(f".cassetter.{fmt}")
                 write_cassetter(path, data)
                 files[f"cassetter {fmt.upper()}"] = (path, load_cassetter)
-        results[shape] = {}
-        for name, (path, load) in files.items():
-            seconds = timed_load(load, path, len(data), runs)
-            results[shape][name] = (seconds, path.stat().st_size / body_bytes)
+        medians = timed_loads(files, len(data), runs)
+        results[shape] = {
+            name: (medians[name], path.stat().st_size / body_bytes)
+            for name, (path, _) in files.items()
+        }
     return results
 
 
@@ -463,7 +470,7 @@ def report(
     print()
     print(
         f"(medians of {args.rounds} alternating runs of bare and harness, and of fewer runs of "
-        f"vcrpy and cassetter, which wait for the whole body; {args.load_runs} loads each)"
+        f"vcrpy and cassetter, which wait for the whole body; {args.load_runs} loads each, in turn)"
     )
     for name, reason in failed.items():
         print(f"{name}: n/a ({reason})")
@@ -506,5 +513,5 @@ if __name__ == "__main__":
     parser.add_argument(
         "--budget", type=float, default=3.0, help="seconds of stream per vcrpy/cassetter sample"
     )
-    parser.add_argument("--load-runs", type=int, default=7)
+    parser.add_argument("--load-runs", type=int, default=21)
     asyncio.run(main(parser.parse_args()))
