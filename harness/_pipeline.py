@@ -10,6 +10,7 @@ that say whether a retry can help.
 from __future__ import annotations
 
 import json
+import json.scanner
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -44,6 +45,29 @@ from harness._models import UnknownItem, item_from_dict
 __all__ = ["EventPipeline", "parse_retry_delay", "token_usage"]
 
 logger = logging.getLogger("harness")
+
+# json.loads spends more time on its two whitespace checks (a regex match before the value and
+# one after) than on reading an event's JSON: 2.4 us against 1.1 us for a text delta. Data that
+# is exactly one JSON value, as every real event's is, is read with the C scanner alone;
+# anything else (surrounding whitespace, not JSON at all) goes through json.loads, so errors
+# and edge cases are json.loads's own.
+_c_scanner: Callable[[json.JSONDecoder], Callable[[str, int], tuple[Any, int]]] | None = getattr(
+    json.scanner, "c_make_scanner", None
+)
+_scan = _c_scanner(json.JSONDecoder()) if _c_scanner is not None else None
+
+
+def _loads(data: str) -> Any:
+    if _scan is not None:
+        try:
+            value, end = _scan(data, 0)
+        except (StopIteration, ValueError):
+            pass
+        else:
+            if end == len(data):
+                return value
+    return json.loads(data)
+
 
 _FATAL: dict[str, type[ResponseFailedError]] = {
     "context_length_exceeded": ContextWindowExceededError,
@@ -115,7 +139,7 @@ class EventPipeline:
         """Map one server-sent event; ``None`` when its data is skipped."""
         self.events_seen += 1
         try:
-            obj = json.loads(sse.data)
+            obj = _loads(sse.data)
         except (ValueError, RecursionError):  # RecursionError: nested past Python's limit
             level = logging.DEBUG if sse.data.strip() == "[DONE]" else logging.WARNING
             logger.log(

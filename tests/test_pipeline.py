@@ -31,7 +31,7 @@ from harness import (
     TokenUsage,
     UnknownItem,
 )
-from harness._pipeline import EventPipeline, parse_retry_delay, token_usage
+from harness._pipeline import EventPipeline, _loads, parse_retry_delay, token_usage
 
 
 def sse(obj: Any, event: str = "") -> ServerSentEvent:
@@ -322,3 +322,38 @@ def test_errors_carry_the_request_ids_of_the_attempt() -> None:
         pipeline.process(sse(failed("server_error")))
     assert ("req_42", "ray-1") == (caught.value.request_id, caught.value.cf_ray)
     assert "request id req_42, cf-ray ray-1" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        '{"type": "a", "n": 1}',
+        ' {"type": "a"}',
+        '{"type": "a"}\t',
+        '{"type": "a"}{"type": "b"}',
+        '{"type": "a"} x',
+        "",
+        "   ",
+        "[DONE]",
+        "NaN",
+        "-Infinity",
+        "12",
+        '"text"',
+        '{"type": "\u0001"}',
+        '{"type": "a\x01"}',
+        '{"type": "a", "type": "b"}',
+        '{"n": 1' + "0" * 5000 + "}",
+        "[" * 100_000 + "]" * 100_000,
+    ],
+    ids=repr,
+)
+def test_event_json_is_read_exactly_as_json_loads_reads_it(data: str) -> None:
+    """The pipeline's fast JSON read gives what json.loads gives, or fails as it fails."""
+    expected: Any
+    try:
+        expected = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        with pytest.raises(type(exc)):
+            _loads(data)
+    else:
+        assert json.dumps(expected) == json.dumps(_loads(data))
