@@ -36,6 +36,15 @@ _FRAMING = frozenset({"content-length", "transfer-encoding"})
 _SOCKET_ERROR = re.compile(r"\. \w+Error\(.*\)$")
 
 
+def _text(value: bytes) -> str:
+    """A header value as aiohttp wants it: aiohttp sends str values UTF-8 encoded, so UTF-8
+    bytes go out unchanged. Bytes that are not UTF-8 (rare, obsolete) go as Latin-1 text."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
 def _translate(exc: Exception, request: httpx.Request) -> httpx.TransportError:
     """The httpx exception an httpx client would have raised for ``exc``."""
     message = str(exc)
@@ -103,7 +112,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             name = raw_name.decode("latin-1")
             if name.lower() not in _FRAMING:
                 # aiohttp keeps a repeated header only if each repeat is spelled as the first.
-                headers.add(spelling.setdefault(name.lower(), name), raw_value.decode("latin-1"))
+                headers.add(spelling.setdefault(name.lower(), name), _text(raw_value))
         body = await request.aread()
         try:
             response = await self._session.request(

@@ -45,7 +45,12 @@ async def send_both(server: ScriptedServer, request: httpx.Request) -> tuple[obj
         httpx.Request(
             "POST",
             "http://127.0.0.1/v1/responses",
-            headers=[("Authorization", "Bearer k"), ("X-Many", "1"), ("x-many", "2")],
+            headers=[
+                ("Authorization", "Bearer k"),
+                ("X-Many", "1"),
+                ("x-many", "2"),
+                ("x-note", "café".encode()),
+            ],
             content=b'{"model": "o4-mini", "stream": true}',
         ),
         httpx.Request("POST", "http://127.0.0.1/v1/responses", content=b""),
