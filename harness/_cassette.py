@@ -40,8 +40,8 @@ the index of the interaction they came before.
 
 Chunk arrival times are whole microseconds (the recorder's clock is kept to the microsecond):
 a reader turns integers into numbers several times faster than decimals, and a 5,000-event
-stream has 5,000 of them. Format 1 wrote them as decimal milliseconds; it is refused with a
-message to re-record.
+stream has 5,000 of them. Format 1 wrote them as decimal milliseconds; it is still read (pair
+by pair, the slow way), and saving it again writes format 2.
 
 Loading checks the last line first: a truncated file or one changed by accident is refused
 with a :class:`~harness.CassetteError` naming the file; it is never half-loaded. Our own loader
@@ -81,6 +81,7 @@ __all__ = [
 ]
 
 FORMAT = 2
+_READ_FORMATS = (1, 2)  # format 1 differs only in its arrival times: decimal milliseconds
 _CHECKSUM = "# sha256: "
 _HEADER_COMMENT = (
     "# harness cassette, format 2: one HTTP attempt per interaction. vcrpy can play it.\n"
@@ -601,6 +602,19 @@ def _check_pairs(pairs: Any) -> tuple[list[int], list[int]]:
     return microseconds, sizes
 
 
+def _microseconds(pairs: Any) -> Any:
+    """Format 1's ``[milliseconds, size]`` pairs as format 2's ``[microseconds, size]``."""
+    if type(pairs) is not list or not all(type(pair) is list and pair for pair in pairs):
+        return pairs  # _check_pairs says what is wrong
+    out = []
+    for pair in pairs:
+        ms = pair[0]
+        if type(ms) not in (int, float) or not 0 <= ms <= _LARGEST / 1000:
+            raise ValueError("an arrival time is not a number of milliseconds >= 0")
+        out.append([round(ms * 1000), *pair[1:]])
+    return out
+
+
 class _Parser:
     """Reads exactly the layout ``Cassette.dumps`` writes, after checking the checksum.
 
@@ -632,6 +646,7 @@ class _Parser:
         self.data = data
         self.end = cut  # the checksum line is not part of the content
         self.pos = 0
+        self.milliseconds = False  # format 1: arrival times in decimal milliseconds
 
     # -- reporting ---------------------------------------------------------------------------
 
@@ -698,12 +713,13 @@ class _Parser:
 
     def cassette(self) -> Cassette:
         header = self.value(self.expect(_PREAMBLE), 1)
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
+        if not isinstance(header, dict) or header.get("format") not in _READ_FORMATS:
             raise self.error(
                 f"cassette format {header.get('format') if isinstance(header, dict) else '?'} "
                 f"is not supported by this harness (format {FORMAT}); re-record it",
                 self.pos - 1,
             )
+        self.milliseconds = header["format"] == 1
         listed = self.expect(_LISTED)
         # The layout and the bodies first; then the small values of every interaction at once.
         answered: list[_Scanned] = []
@@ -932,7 +948,7 @@ class _Parser:
         texts = [entry[4] for entry in answered]
         counts = [text.count(b"[") if text else 0 for text in texts]
         flat: Any = None
-        if all(
+        if not self.milliseconds and all(
             text is None or text.translate(None, _DIGITS) == _skeleton(count)
             for text, count in zip(texts, counts, strict=True)
         ):
@@ -971,7 +987,7 @@ class _Parser:
         except ValueError as exc:
             raise self.json_error((at, text, "chunks")) from exc
         try:
-            return _check_pairs(pairs)
+            return _check_pairs(_microseconds(pairs) if self.milliseconds else pairs)
         except ValueError as exc:
             raise self.error(f"malformed chunks: {exc}", at) from None
 

@@ -517,8 +517,16 @@ class _Run:
                 message = f"not YAML: {exc}"
                 self.add(Problem((), "cassette", "YAML", "not YAML", message), "cassette", name)
                 return
-            for problem in problems(validator("cassette.json"), _yaml_safe(structure)):
+            header = structure.get("harness") if isinstance(structure, dict) else None
+            if isinstance(header, dict) and header.get("format") == 1:
+                # It loads, but the schema is format 2's: one finding, not one per chunk.
+                upgrade = f"format 2 (to rewrite it: harness import {name} -o {name})"
+                message = f"format 1 (arrival times in decimal ms) still loads; {upgrade}"
+                problem = Problem(("harness", "format"), "format", upgrade, "1", message)
                 self.add(problem, "cassette", name)
+            else:
+                for problem in problems(validator("cassette.json"), _yaml_safe(structure)):
+                    self.add(problem, "cassette", name)
         self.cassette(cassette, name)
 
     # -- values -----------------------------------------------------------------------------

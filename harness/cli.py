@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 import click
 import httpx
 
-from harness._cassette import Cassette, Interaction
+from harness._cassette import FORMAT, Cassette, Interaction
 from harness._client import ModelClient
 from harness._diff import diff as semantic_diff
 from harness._events import (
@@ -477,15 +477,18 @@ def import_command(path: Path, output: Path | None) -> None:
     """Convert a vcrpy cassette (standard or pydantic-ai's variant) to ours, redacting.
 
     Bodies become one chunk each (vcrpy keeps no timing); secrets are redacted on the way.
+    One of ours in an older format is written again in the current one, timing kept.
 
     \b
-    Example:
+    Examples:
       harness import tests/cassettes/old.yaml -o cassettes/old.yaml
+      harness import cassettes/format-1.yaml -o cassettes/format-1.yaml
     """
     with errors():
         data = path.read_bytes()
-        if data.startswith(b"# harness cassette"):
-            fail(f"{path}: already a harness cassette", 2)
+        current = b'harness: {"format": %d,' % FORMAT
+        if data.startswith(b"# harness cassette") and current in data[:1000]:
+            fail(f"{path}: already a harness cassette (format {FORMAT})", 2)
         cassette = Cassette.loads(data, path)
         target = output or path.with_name(f"{path.stem}.harness.yaml")
         cassette.save(target)

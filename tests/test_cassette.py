@@ -249,6 +249,26 @@ def test_a_future_format_is_refused(tmp_path: Path) -> None:
         Cassette.load(path)
 
 
+def test_a_format_1_cassette_is_still_read() -> None:
+    """Format 1 (arrival times in decimal ms) loads to the same chunks format 2 gives, and
+    saving it again writes format 2."""
+    data = dumps(Cassette((SMALL,)))
+    old = sealed(data, b'"format": 2', b'"format": 1')
+    old = sealed(old, b"[10000, 9], [15000, 9]", b"[10.0, 9], [15, 9]")
+    assert Cassette.loads(data) == Cassette.loads(old)
+    assert b'"format": 2' in dumps(Cassette.loads(old))
+
+
+def test_a_format_1_file_written_by_harness_0_1_loads() -> None:
+    """tests/data/format-1.yaml, the demo cassette as the previous writer wrote it, loads whole,
+    its arrival times as written."""
+    path = Path(__file__).parent / "data" / "format-1.yaml"
+    cassette = Cassette.load(path)
+    assert [429, 200, 200] == [i.response.status for i in cassette.interactions]  # type: ignore[union-attr]
+    assert Chunk(3.068, 135) == cassette.interactions[0].chunks[0]
+    assert b'"format": 1' in path.read_bytes()
+
+
 def test_plain_vcrpy_replays_our_cassette_for_an_httpx_client(tmp_path: Path) -> None:
     """vcrpy (record_mode none) loads our cassette and gives a plain httpx client the same body."""
     path = tmp_path / "ours.yaml"

@@ -315,6 +315,23 @@ def test_import_refuses_our_own_format(cassette: Path) -> None:
     one_line_error(run("import", cassette), 2, "already a harness cassette")
 
 
+def test_import_rewrites_a_format_1_cassette_in_format_2(tmp_path: Path) -> None:
+    """An older cassette of ours: validate says how to rewrite it (exit 1), import rewrites it
+    in place, timing kept, and then it validates clean."""
+    old = tmp_path / "old.yaml"
+    old.write_bytes((Path(__file__).parent / "data" / "format-1.yaml").read_bytes())
+    before = Cassette.load(old)
+    finding = run("validate", old)
+    assert 1 == finding.exit_code, finding.output
+    assert f"harness import {old} -o {old}" in finding.output
+    assert 0 == run("import", old, "-o", old).exit_code
+    assert b'harness: {"format": 2' in old.read_bytes()
+    assert [i.chunks for i in before.interactions] == [
+        i.chunks for i in Cassette.load(old).interactions
+    ]
+    assert 0 == run("validate", old).exit_code
+
+
 # -- serve and proxy (real processes) -------------------------------------------------------------
 
 
