@@ -23,7 +23,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -182,22 +182,24 @@ class _Attempt:
         self._decoder = SSEDecoder()
         self.pipeline = EventPipeline(**_header_ids(response.headers))
 
-    def feed(self, chunk: bytes) -> list[ResponseEvent]:
-        """Events completed by ``chunk``; stops at :class:`~harness.Completed`."""
+    def feed(self, chunk: bytes) -> Iterator[ResponseEvent]:
+        """Events completed by ``chunk``, one at a time; stops at :class:`~harness.Completed`.
+
+        One at a time, not as a list: a server flushes the last events of a turn together, and
+        an item finished in the same chunk as the ``response.failed`` after it must reach the
+        consumer before that failure's error."""
         sse_events = self._decoder.feed(chunk)
         now = self._clock()
         if sse_events:
             self._deadline = now + self._idle
         elif now >= self._deadline:
             raise self.idle_timeout()
-        events: list[ResponseEvent] = []
         for sse in sse_events:
             event = self.pipeline.process(sse)
             if event is not None:
-                events.append(event)
+                yield event
                 if self.pipeline.completed:
-                    break
-        return events
+                    return
 
     @property
     def completed(self) -> bool:

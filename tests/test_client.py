@@ -489,6 +489,31 @@ def test_error_event_raises(stream: Stream, server: ScriptedServer) -> None:
     assert "error event: server_error: Something broke" == run.error.message
 
 
+@pytest.mark.parametrize(
+    ("last", "error_type"),
+    [
+        (failed("context_length_exceeded", "too long"), ContextWindowExceededError),
+        (failed("rate_limit_exceeded", "try again in 20ms"), ResponseFailedError),
+        (
+            {"type": "response.incomplete", "response": {"id": "resp_1", "status": "incomplete"}},
+            ResponseIncompleteError,
+        ),
+        ({"type": "error", "code": "server_error", "message": "broke"}, ResponseFailedError),
+    ],
+    ids=["fatal", "retryable", "incomplete", "error-event"],
+)
+def test_events_before_a_failure_in_the_same_chunk_reach_the_consumer_first(
+    stream: Stream, server: ScriptedServer, last: dict[str, Any], error_type: type[Exception]
+) -> None:
+    """A server flushes the last events of a turn together: an item finished in the same chunk
+    as the failure after it is still delivered, then the error."""
+    server.add(ScriptedResponse.sse(created(), text("Hi"), done(MESSAGE), last, chunk_size=1 << 16))
+    run = stream(server.base_url, stream_max_retries=0)
+    assert isinstance(run.error, error_type)
+    assert [Created, OutputTextDelta, OutputItemDone] == [type(event) for event in run.events]
+    assert 1 == len(server.requests)
+
+
 def test_malformed_data_is_skipped_or_kept_raw_never_a_crash(
     stream: Stream, server: ScriptedServer
 ) -> None:
