@@ -61,10 +61,11 @@ import json
 import operator
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, overload
 
+from harness._content import UndecodableBody, decoded, encodings, without_encoding
 from harness._exceptions import CassetteError
 from harness._files import write_atomic
 from harness._redact import Redactor
@@ -173,6 +174,40 @@ class Interaction:
         return pieces
 
 
+def decoded_interaction(interaction: Interaction) -> Interaction:
+    """``interaction`` with its bodies' Content-Encoding undone, chunk by chunk, and the
+    encoding headers dropped (see ``harness._content``): what is written must be readable by
+    redaction and the scanner. Raises :class:`~harness._content.UndecodableBody`."""
+    request, response, chunks = interaction.request, interaction.response, interaction.chunks
+    codings = encodings(request.headers)
+    if codings:
+        body = b"".join(decoded(codings, [request.body]))
+        request = RecordedRequest(
+            request.method, request.uri, without_encoding(request.headers), body
+        )
+    if response is not None and encodings(response.headers):
+        ends = list(itertools.accumulate(chunk.size for chunk in chunks))
+        starts = [0, *ends[:-1]]
+        raw = [response.body[a:b] for a, b in zip(starts, ends, strict=True)] or [response.body]
+        pieces = decoded(encodings(response.headers), raw)
+        if chunks:
+            # A raw chunk that decoded to nothing reached the client as nothing.
+            chunks = tuple(
+                Chunk(chunk.offset_ms, len(piece))
+                for chunk, piece in zip(chunks, pieces, strict=True)
+                if piece
+            )
+        response = RecordedResponse(
+            response.status,
+            response.reason,
+            without_encoding(response.headers),
+            b"".join(pieces),
+        )
+    if request is interaction.request and response is interaction.response:
+        return interaction
+    return replace(interaction, request=request, response=response, chunks=chunks)
+
+
 @dataclass(frozen=True, slots=True)
 class Cassette:
     """Recorded interactions in the order they were attempted."""
@@ -185,16 +220,29 @@ class Cassette:
     def dumps(self, redactor: Redactor | None = None) -> bytes:
         """The file's bytes, redacted (with a default :class:`Redactor` when none is given)."""
         redactor = redactor or Redactor()
+        interactions = []
+        for number, interaction in enumerate(self.interactions, start=1):
+            try:
+                interactions.append(decoded_interaction(interaction))
+            except UndecodableBody as exc:
+                raise CassetteError(
+                    f"not written: interaction {number} has a body harness cannot decode "
+                    f"({exc}), so it cannot be checked for secrets; record it uncompressed "
+                    "(accept-encoding: identity)",
+                    path=self.path,
+                ) from None
         # Learn every secret in every header before writing anything, so a key seen in the
         # third request is also redacted from the first response body.
-        for interaction in self.interactions:
+        for interaction in interactions:
             redactor.headers(interaction.request.headers)
             redactor.url(interaction.request.uri)
+            if interaction.response is not None:
+                redactor.headers(interaction.response.headers)
         out = [_HEADER_COMMENT, f'harness: {{"format": {FORMAT}, "version": {_q(_version())}}}\n']
         body: list[str] = []
         unanswered: list[tuple[int, Interaction]] = []
         answered = 0
-        for interaction in self.interactions:
+        for interaction in interactions:
             if interaction.response is None:
                 unanswered.append((answered, interaction))
                 continue
@@ -368,15 +416,18 @@ def _emit_request(out: list[str], request: RecordedRequest, redactor: Redactor) 
     out.append(f"    method: {_q(request.method)}\n")
     out.append(f"    uri: {_q(redactor.url(request.uri))}\n")
     _emit_headers(out, redactor.headers(request.headers), 4)
-    body, _ = redactor.body(request.body)
-    _emit_body(out, "body", _canonical_json(body), 4)
+    # Canonical first, then redacted: re-serialising would undo the escapes of a key written
+    # as "sk\u002d..." after redaction had looked for them.
+    body, _ = redactor.body(_canonical_json(request.body))
+    _emit_body(out, "body", body, 4)
 
 
 def _emit_response(out: list[str], interaction: Interaction, redactor: Redactor) -> None:
     response = interaction.response
     assert response is not None
     out.append("  response:\n")
-    out.append(f"    status: {_flow({'code': response.status, 'message': response.reason})}\n")
+    status = {"code": response.status, "message": redactor.text(response.reason)}
+    out.append(f"    status: {_flow(status)}\n")
     _emit_headers(out, redactor.headers(response.headers), 4)
     boundaries, total = [], 0
     for chunk in interaction.chunks:

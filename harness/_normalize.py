@@ -181,8 +181,11 @@ def normalize(
     """
     placeholders = _Placeholders()
     secrets = tuple(s for s in default_secrets() if len(s) >= MIN_SECRET_LENGTH)
-    normalized = [_masked(placeholders.walk(_wire(event), None), secrets) for event in events]
-    return _collapse(normalized) if collapse_deltas else normalized
+    normalized = [placeholders.walk(_wire(event), None) for event in events]
+    if collapse_deltas:
+        normalized = _collapse(normalized)
+    # Masked last: a key the server sent in two deltas is whole only once they are collapsed.
+    return [_masked(event, secrets) for event in normalized]
 
 
 def _masked(value: Any, secrets: tuple[str, ...]) -> Any:

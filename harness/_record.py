@@ -35,7 +35,9 @@ from harness._cassette import (
     RecordedRequest,
     RecordedResponse,
     TransportFailure,
+    decoded_interaction,
 )
+from harness._content import UndecodableBody
 from harness._exceptions import CassetteError, ConfigurationError
 from harness._files import write_atomic
 from harness._redact import DEFAULT_DROP_HEADERS, DEFAULT_REDACT_HEADERS, Redactor
@@ -100,12 +102,14 @@ class _Tape:
             self.error = _failure(exc)
 
     def interaction(self) -> Interaction:
+        """The attempt as recorded, its bodies decoded (see ``harness._content``): raises
+        :class:`UndecodableBody` for a body whose encoding cannot be undone."""
         response = self.response
         if response is not None:
             response = RecordedResponse(
                 response.status, response.reason, response.headers, b"".join(self.data)
             )
-        return Interaction(
+        raw = Interaction(
             self.request,
             response,
             tuple(self.chunks),
@@ -115,6 +119,7 @@ class _Tape:
             self.error,
             self.end_ms,
         )
+        return decoded_interaction(raw)
 
 
 def _failure(exc: BaseException) -> TransportFailure:
@@ -307,7 +312,18 @@ class _Recorder:
         """What this transport recorded so far (not redacted: it has not left memory)."""
         with self._lock:
             tapes = list(self._tapes)
-        return Cassette(tuple(tape.interaction() for tape in tapes), self.path)
+        interactions = []
+        for number, tape in enumerate(tapes, start=1):
+            try:
+                interactions.append(tape.interaction())
+            except UndecodableBody as exc:
+                raise CassetteError(
+                    f"attempt {number}: a body harness cannot decode ({exc}) cannot be "
+                    "checked for secrets, so it is not recorded; ask for it uncompressed "
+                    "(accept-encoding: identity)",
+                    path=self.path,
+                ) from None
+        return Cassette(tuple(interactions), self.path)
 
     def save(self) -> Path | None:
         """Write the cassette (and fixtures); once. ``None`` if nothing was recorded."""
@@ -320,9 +336,10 @@ class _Recorder:
         redactor = self.redactor()
         cassette = Cassette(self._previous + recorded, self.path)
         data = cassette.dumps(redactor)  # learns every header secret before any fixture
+        # The cassette first: if it is refused (a secret left), no fixture is left beside it.
+        write_atomic(self.path, data, secrets=redactor.secrets)
         if self.fixtures is not None:
             self._write_fixtures(recorded, redactor)
-        write_atomic(self.path, data, secrets=redactor.secrets)
         if self.validate != "off":
             from harness._validate import enforce, validate  # jsonschema loads only when asked
 

@@ -13,9 +13,14 @@ known secret or key-shaped token (``sk-...``, ``Bearer ...``) still there.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import fnmatch
+import functools
 import os
 import re
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
@@ -64,32 +69,134 @@ DEFAULT_DROP_HEADERS = (
 )
 """Volatile headers left out of recordings (shell-style patterns, lower-case)."""
 
+# Response headers that hold a URL, whose query is redacted like the request's.
+_URL_HEADERS = frozenset({"location", "content-location", "link", "refresh"})
+
 _TOKEN_PARAMS = frozenset(
     {
-        "api_key",
-        "api-key",
-        "apikey",
         "key",
-        "token",
-        "access_token",
         "auth",
-        "password",
-        "secret",
         "sig",
-        "signature",
-        "client_secret",
-        "refresh_token",
-        "id_token",
+        "code",
+        "jwt",
+        "pass",
+        "pwd",
     }
 )
+# A query parameter whose name (lower-cased, without "-" and "_") contains one of these is a
+# credential: api_key, X-Amz-Security-Token, X-Goog-Signature, accessToken, client-secret...
+_TOKEN_PARTS = (
+    "token",
+    "secret",
+    "signature",
+    "password",
+    "passwd",
+    "apikey",
+    "credential",
+    "session",
+    "auth",
+)
+
+
+def _token_param(name: str) -> bool:
+    flat = name.lower().replace("-", "").replace("_", "")
+    return (
+        flat in _TOKEN_PARAMS
+        or any(part in flat for part in _TOKEN_PARTS)
+        or (flat.endswith("key") and flat != "idempotencykey")
+    )
+
 
 # Minimum length of a secret *value* replaced wherever it occurs: shorter values would
 # corrupt ordinary text (a test key "k" is redacted in its header, not in every body).
 MIN_SECRET_LENGTH = 8
 
+# Key-shaped tokens: an OpenAI-style key (``sk-``, ``sk-proj-``..., the dash possibly written as
+# a JSON or URL escape) that is not the tail of a longer word ("task-list-item" is not a key),
+# and a bearer credential: a token with a digit in it ("bearer authentication" is prose).
 _KEY_SHAPED = re.compile(
-    rb"sk-[A-Za-z0-9_\-]{16,}|(?i:bearer)\s+(?!<redacted>)[A-Za-z0-9._~+/=\-]{8,}"
+    rb"(?<![A-Za-z0-9_\-])sk(?:-|\\u002[dD]|%2[dD])[A-Za-z0-9_\-]{16,}"
+    rb"|(?<![A-Za-z0-9])(?i:bearer)\s+(?!<redacted>)(?=[A-Za-z0-9._~+/=\-]*[0-9])"
+    rb"[A-Za-z0-9._~+/=\-]{8,}"
 )
+
+
+def _hex(byte: int) -> bytes:
+    """Two hex digits of ``byte``, either case: ``2[dD]``."""
+    return b"".join(
+        b"[%s%s]" % (c.lower(), c.upper()) if c.isalpha() else c
+        for c in (bytes([d]) for d in b"%02x" % byte)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded(secret: bytes) -> re.Pattern[bytes]:
+    """``secret`` with any of its characters written as a JSON escape (``\\u002d``, ``\\/``)
+    or percent-encoded (``%2D``): how a key hides in a JSON body or a URL."""
+    parts = []
+    for byte in secret:
+        forms = [re.escape(bytes([byte])), b"%" + _hex(byte)]
+        if byte < 0x80:
+            forms.append(rb"\\u00" + _hex(byte))
+        if byte == 0x2F:
+            forms.append(rb"\\/")
+        parts.append(b"(?:" + b"|".join(forms) + b")")
+    return re.compile(b"".join(parts))
+
+
+def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans that overlap or touch joined into one, left to right."""
+    out: list[tuple[int, int]] = []
+    for begin, end in sorted(spans):
+        if out and begin <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((begin, end))
+    return out
+
+
+def _secret_spans(data: bytes, secrets: Iterable[str], tail: bool = False) -> list[tuple[int, int]]:
+    """Where known ``secrets`` are in ``data``: as they are, JSON-escaped or percent-encoded;
+    with ``tail``, also a secret's first part at the very end (a body cut off inside it)."""
+    spans: list[tuple[int, int]] = []
+    escaped = b"\\" in data or b"%" in data
+    for secret in secrets:
+        if len(secret) < MIN_SECRET_LENGTH:
+            continue
+        needle = secret.encode()
+        start = data.find(needle)
+        while start != -1:
+            spans.append((start, start + len(needle)))
+            start = data.find(needle, start + 1)
+        if escaped:
+            spans.extend(match.span() for match in _encoded(needle).finditer(data))
+        if tail:
+            for size in range(len(needle) - 1, MIN_SECRET_LENGTH - 1, -1):
+                if data.endswith(needle[:size]):
+                    spans.append((len(data) - size, len(data)))
+                    break
+    return _merged(spans)
+
+
+# A base64 block in a YAML file (a binary body), and gzip's magic number.
+_BINARY_BLOCK = re.compile(rb"!!binary \|[-+]?\n((?:[ ]+[A-Za-z0-9+/=]+\n)+)")
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _hidden(data: bytes) -> list[tuple[int, bytes]]:
+    """Bytes that a byte scan of ``data`` cannot read, decoded: each base64 block of a YAML
+    file (and a gzip stream inside one), with the offset of the block in ``data``."""
+    found = []
+    for match in _BINARY_BLOCK.finditer(data):
+        try:
+            raw = base64.b64decode(match[1])
+        except (binascii.Error, ValueError):
+            continue
+        found.append((match.start(1), raw))
+        if raw.startswith(_GZIP_MAGIC):
+            with contextlib.suppress(zlib.error):
+                found.append((match.start(1), zlib.decompressobj(47).decompress(raw, 1 << 26)))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,20 +217,25 @@ def _mask(token: bytes) -> str:
 
 
 def scan(data: bytes, secrets: Iterable[str] = ()) -> list[Finding]:
-    """Every known secret and key-shaped token in ``data``, in file order."""
-    hits: list[tuple[int, int, str]] = []
-    for secret in {s for s in secrets if s}:
-        needle = secret.encode()
-        start = data.find(needle)
-        while start != -1:
-            hits.append((start, start + len(needle), "known secret"))
-            start = data.find(needle, start + 1)
-    hits.extend((m.start(), m.end(), "key-shaped token") for m in _KEY_SHAPED.finditer(data))
+    """Every known secret and key-shaped token in ``data``, in file order; also inside the
+    base64 blocks of a YAML file (binary bodies), which a byte scan cannot read."""
+    known = {s for s in secrets if s}
+    hits: list[tuple[int, int, str, bytes]] = []
+    for start, end in _secret_spans(data, known):
+        hits.append((start, end, "known secret", data[start:end]))
+    hits.extend((m.start(), m.end(), "key-shaped token", m[0]) for m in _KEY_SHAPED.finditer(data))
+    for at, raw in _hidden(data):
+        where = "known secret in a binary body"
+        hits.extend((at, at + 1, where, raw[b:e]) for b, e in _secret_spans(raw, known))
+        hits.extend(
+            (at, at + 1, "key-shaped token in a binary body", m[0])
+            for m in _KEY_SHAPED.finditer(raw)
+        )
     findings = []
-    for start, end, kind in sorted(hits):
+    for start, _, kind, token in sorted(hits, key=lambda hit: hit[:3]):
         line = data.count(b"\n", 0, start) + 1
         column = start - (data.rfind(b"\n", 0, start) + 1) + 1
-        findings.append(Finding(line, column, kind, _mask(data[start:end])))
+        findings.append(Finding(line, column, kind, _mask(token)))
     return findings
 
 
@@ -150,8 +262,18 @@ class Redactor:
         value = value.strip()
         if REDACTED in value:  # already redacted (a cassette recorded earlier)
             return
-        token = value.split(None, 1)[1] if value.lower().startswith("bearer ") else value
-        for candidate in (value, token.strip()):
+        scheme, _, token = value.partition(" ")
+        candidates = [value]
+        if token and scheme.lower() in ("bearer", "basic", "token", "bot"):
+            candidates.append(token.strip())
+        if scheme.lower() == "basic" and token:
+            try:  # user:password, as the server may echo it decoded
+                credentials = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+            except (binascii.Error, ValueError):
+                credentials = ""
+            candidates.append(credentials)
+            candidates.extend(credentials.split(":", 1))
+        for candidate in candidates:
             if len(candidate) >= MIN_SECRET_LENGTH:
                 self.secrets.add(candidate)
 
@@ -168,7 +290,9 @@ class Redactor:
                 if not self._dropped(name):
                     out.append((name, REDACTED))
             elif not self._dropped(name):
-                out.append((name, self.text(value)))
+                if name in _URL_HEADERS:
+                    value = self.url(value)
+                out.append((self.text(raw_name).lower(), self.text(value)))
         return out
 
     def url(self, url: str) -> str:
@@ -180,23 +304,30 @@ class Redactor:
             for piece in userinfo.split(":"):
                 self.learn(piece)
             netloc = f"{REDACTED}@{host}"
-        pieces = []
-        for piece in parts.query.split("&") if parts.query else []:
+        query, fragment = self._params(parts.query), self._params(parts.fragment)
+        return self.text(urlunsplit((parts.scheme, netloc, parts.path, query, fragment)))
+
+    def _params(self, text: str) -> str:
+        """``name=value`` pairs (split at ``&`` and ``;``) with credential values redacted."""
+        if "=" not in text:
+            return text
+        out = []
+        for piece in re.split("([&;])", text):
             key, sep, value = piece.partition("=")
-            if sep and unquote_plus(key).lower() in _TOKEN_PARAMS:
+            if sep and _token_param(unquote_plus(key)):
                 self.learn(unquote_plus(value))
                 self.learn(value)
                 piece = f"{key}={REDACTED}"
-            pieces.append(piece)
-        query = "&".join(pieces)
-        return self.text(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
+            out.append(piece)
+        return "".join(out)
 
     def text(self, value: str) -> str:
-        """``value`` with every known secret replaced."""
-        for secret in self._ordered():
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
+        """``value`` with every known secret replaced (also JSON-escaped or percent-encoded)."""
+        if not any(secret in value for secret in self.secrets) and not (
+            "\\" in value or "%" in value
+        ):
+            return value
+        return self.body(value.encode())[0].decode("utf-8", "surrogateescape")
 
     def body(self, data: bytes, boundaries: Sequence[int] = ()) -> tuple[bytes, list[int]]:
         """``data`` with every known secret replaced, and chunk ``boundaries`` (byte offsets into
@@ -224,24 +355,10 @@ class Redactor:
             moved.append(boundary + shift)
         return b"".join(pieces), moved
 
-    def _ordered(self) -> list[str]:
-        # Longest first, so a secret that contains another is replaced whole.
-        return sorted(
-            (s for s in self.secrets if len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True
-        )
-
     def _spans(self, data: bytes) -> list[tuple[int, int]]:
-        """Non-overlapping (start, end) spans of known secrets in ``data``, left to right."""
-        found: list[tuple[int, int]] = []
-        for secret in self._ordered():
-            needle = secret.encode()
-            start = data.find(needle)
-            while start != -1:
-                end = start + len(needle)
-                if not any(b < end and start < e for b, e in found):
-                    found.append((start, end))
-                start = data.find(needle, end)
-        return sorted(found)
+        """Non-overlapping (start, end) spans of known secrets in ``data``, left to right; a
+        body ending in the first part of a secret (cut off inside it) has that part too."""
+        return _secret_spans(data, self.secrets, tail=True)
 
 
 KEY_SHAPED_TEXT = re.compile(_KEY_SHAPED.pattern.decode())

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import json
 import random
 import re
@@ -40,6 +41,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from harness._cassette import Cassette, Interaction, Outcome
+from harness._content import UndecodableBody, decoded, encodings
 from harness._exceptions import CassetteError, ConfigurationError
 from harness._jsonpath import Change, differences, drop_paths, parse_path
 from harness._redact import Redactor
@@ -328,7 +330,11 @@ class _Matcher:
     def take(self, request: Any) -> int:
         redactor = Redactor()
         redactor.headers(request.headers.multi_items())  # learn the live request's secrets
-        key = self._key(request.method, str(request.url), request.content, redactor)
+        body, codings = request.content, encodings(request.headers.multi_items())
+        if codings:  # recorded decoded (harness._content): compared decoded
+            with contextlib.suppress(UndecodableBody):
+                body = b"".join(decoded(codings, [body]))
+        key = self._key(request.method, str(request.url), body, redactor)
         with self._lock:
             candidates = [i for i, known in enumerate(self._keys) if known == key]
             fresh = [i for i in candidates if i not in self.served]

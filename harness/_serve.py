@@ -180,8 +180,11 @@ class RecordingProxy(ScriptedServer):
     """Forwards requests to ``upstream`` and records them into ``path`` (see module docstring).
 
     ``upstream`` is a base URL (``https://api.openai.com``); a request for ``/v1/responses`` goes
-    to ``{upstream}/v1/responses``. The cassette is written when the proxy stops.
+    to ``{upstream}/v1/responses``. The cassette is written when the proxy stops; if that fails
+    (a secret left, a body that cannot be checked), :attr:`save_error` holds why.
     """
+
+    save_error: Exception | None = None
 
     def __init__(
         self,
@@ -239,4 +242,7 @@ class RecordingProxy(ScriptedServer):
         return answer
 
     async def _on_stop(self) -> None:
-        await self.transport.aclose()  # closes the upstream session, then writes the cassette
+        try:
+            await self.transport.aclose()  # closes the upstream session, writes the cassette
+        except Exception as exc:  # the caller of stop() reports it (the server's thread cannot)
+            self.save_error = exc

@@ -581,11 +581,19 @@ def proxy(upstream: str, path: Path, fixture: Path | None, host: str, port: int)
             server = RecordingProxy(upstream, path, host=host, port=port, fixtures=fixture)
         except ValueError as exc:
             fail(str(exc), 2)
-        _serve_until_stopped(
-            server,
-            f"proxying {upstream} at {{url}}, recording to {path}",
-            lambda: click.echo(f"wrote {path}", err=True),
-        )
+
+        def report() -> None:
+            error = server.save_error
+            if isinstance(error, HarnessError):
+                raise error  # errors() makes it one line and a non-zero exit
+            if error is not None:
+                fail(f"{path}: not written: {type(error).__name__}: {error}")
+            if server.transport.cassette.interactions:
+                click.echo(f"wrote {path}", err=True)
+            else:
+                click.echo(f"nothing was recorded; {path} not written", err=True)
+
+        _serve_until_stopped(server, f"proxying {upstream} at {{url}}, recording to {path}", report)
 
 
 # -- validate -------------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def test_overlapping_secrets_are_replaced_longest_first() -> None:
 
 def test_scan_finds_known_secrets_and_key_shaped_tokens_with_their_place() -> None:
     """The scanner reports line, column, kind and a masked excerpt, never the whole secret."""
-    data = f"ok\n  {KEY}\nAuthorization: Bearer abcdefghij\nmy-own-secret-value\n".encode()
+    data = f"ok\n  {KEY}\nAuthorization: Bearer abc123defghij\nmy-own-secret-value\n".encode()
     findings = scan(data, ["my-own-secret-value"])
     assert [(2, 3, "key-shaped token"), (3, 16, "key-shaped token"), (4, 1, "known secret")] == [
         (f.line, f.column, f.kind) for f in findings
