@@ -56,6 +56,10 @@ DEFAULT_REQUEST_MAX_RETRIES = 4
 DEFAULT_STREAM_MAX_RETRIES = 5
 DEFAULT_IDLE_TIMEOUT = 300.0  # seconds, as Codex's OPENAI_STREAM_IDLE_TIMEOUT_MS default
 CONNECT_TIMEOUT = 30.0
+# The longest wait a server's Retry-After (or "try again in Ns") is honoured for; a longer one
+# is not waited out (a client blocked for hours looks hung): the error is raised at once. The
+# openai SDKs honour up to 60 s too.
+MAX_RETRY_DELAY = 60.0
 
 ReasoningEffort = Literal["minimal", "low", "medium", "high"]
 
@@ -248,6 +252,7 @@ class _BaseClient:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        max_retry_delay: float = MAX_RETRY_DELAY,
     ) -> None:
         if not model:
             raise ConfigurationError("model must be a non-empty string")
@@ -282,6 +287,7 @@ class _BaseClient:
         self._clock = clock
         self._wall_clock = wall_clock
         self._rng = rng or random.Random()
+        self.max_retry_delay = max_retry_delay
         self.url = f"{self.base_url}/responses"
 
     def _timeout(self) -> httpx.Timeout:
@@ -334,6 +340,13 @@ class _BaseClient:
         if attempt > self.max_retries:
             raise _status_error(response, body, attempts=attempt, exhausted=True)
         delay = retry_after(headers, self._wall_clock())
+        if delay is not None and delay > self.max_retry_delay:
+            error = _status_error(response, body, attempts=attempt, exhausted=False)
+            error.message += (
+                f" (not retried: the server asked to wait {delay:.0f} s, more than "
+                f"max_retry_delay={self.max_retry_delay:g} s)"
+            )
+            raise error
         if delay is None:
             delay = backoff(attempt, self._rng)
         logger.warning(
@@ -367,6 +380,12 @@ class _BaseClient:
     def _stream_delay(self, exc: StreamError, retries: int) -> Reconnecting:
         """The :class:`Reconnecting` event for stream retry ``retries``, or ``exc`` re-raised."""
         if not exc.retryable or retries > self._stream_retry_limit():
+            raise exc
+        if exc.retry_after is not None and exc.retry_after > self.max_retry_delay:
+            exc.message += (
+                f" (not retried: the server asked to wait {exc.retry_after:.0f} s, more "
+                f"than max_retry_delay={self.max_retry_delay:g} s)"
+            )
             raise exc
         delay = exc.retry_after if exc.retry_after is not None else backoff(retries, self._rng)
         logger.warning(

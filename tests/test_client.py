@@ -266,6 +266,46 @@ def test_idle_timeout_when_only_keep_alive_comments_arrive(
     assert ["client_closed"] == server.wait_for_outcomes(1)  # gave up before the 5 s of comments
 
 
+@pytest.mark.parametrize("client", ["sync", "async"])
+def test_time_the_consumer_spends_on_an_event_is_not_idle_time(
+    server: ScriptedServer, client: str
+) -> None:
+    """A consumer that runs a tool call for longer than the idle timeout, with the rest of the
+    turn already on its way, gets the rest: the server was never silent. (The seed times only
+    its wait for the next event.)"""
+    first = ScriptedResponse.sse(created(), done(MESSAGE)).chunks
+    last = ScriptedResponse.sse(completed()).chunks[0].data
+    server.add(ScriptedResponse(chunks=(*first, Chunk(last[:20]), Chunk(last[20:]))))
+    now = [0.0]
+    seen: list[type] = []
+
+    def take(event: object) -> None:
+        seen.append(type(event))
+        if isinstance(event, OutputItemDone):
+            now[0] += 5.0  # five idle timeouts spent on the tool call
+
+    options: dict[str, Any] = {
+        "base_url": server.base_url,
+        "api_key": "sk-test",
+        "idle_timeout": 1.0,
+        "stream_max_retries": 0,
+        "clock": lambda: now[0],
+    }
+    if client == "sync":
+        with ModelClient("o4-mini", **options) as sync_client:
+            for event in sync_client.stream(PROMPT):
+                take(event)
+    else:
+
+        async def main() -> None:
+            async with AsyncModelClient("o4-mini", **options) as async_client:
+                async for event in async_client.stream(PROMPT):
+                    take(event)
+
+        asyncio.run(main())
+    assert [Created, OutputItemDone, Completed] == seen
+
+
 def test_idle_timeout_is_retried(stream: Stream, server: ScriptedServer) -> None:
     """An idle timeout is retryable: the request is sent again."""
     server.add(
