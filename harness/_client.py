@@ -170,7 +170,9 @@ def _is_event_stream(response: httpx.Response) -> bool:
 class _Attempt:
     """The non-I/O part of reading one streamed response: decoder, pipeline and idle clock.
 
-    The idle timeout runs from the last *event* (keep-alive comments do not reset it). It is
+    The idle timeout runs from the last *event* (keep-alive comments do not reset it), or from
+    when the consumer came back for more: time the consumer spends on an event is not the
+    server's silence (the seed times only its wait for the next event). It is
     enforced twice: httpx's read timeout (set to the idle timeout) fires on silence, and the
     clock check fires when a chunk arrives after the deadline, so comments alone cannot keep a
     stream alive. httpx reads its read timeout once per body, so after comments then silence
@@ -204,6 +206,7 @@ class _Attempt:
                 yield event
                 if self.pipeline.completed:
                     return
+                self._deadline = self._clock() + self._idle  # the consumer is back
 
     @property
     def completed(self) -> bool:

@@ -352,6 +352,48 @@ def test_429_without_retry_after_backs_off(stream: Stream, server: ScriptedServe
         assert base * 0.9 <= sleep <= base * 1.1
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [{"retry-after": "3600"}, {"retry-after-ms": "99999999999"}, {"retry-after": "9" * 400}],
+    ids=["an-hour", "ms", "400-digits"],
+)
+def test_a_retry_after_longer_than_max_retry_delay_is_not_waited_out(
+    stream: Stream, server: ScriptedServer, headers: dict[str, str]
+) -> None:
+    """A server asking for an hour (or for ever) gets the error at once, not a hung client."""
+    server.add(ScriptedResponse.json(429, {"error": {"message": "slow down"}}, headers=headers))
+    run = stream(server.base_url)
+    assert isinstance(run.error, APIStatusError)
+    assert "not retried: the server asked to wait" in str(run.error)
+    assert [] == run.sleeps
+    assert 1 == len(server.requests)
+
+
+def test_max_retry_delay_can_allow_a_longer_wait(stream: Stream, server: ScriptedServer) -> None:
+    """max_retry_delay raises the cap for a caller who would rather wait."""
+    server.add(
+        ScriptedResponse.json(429, {"error": {"message": "slow"}}, headers={"retry-after": "3600"}),
+        ScriptedResponse.sse(created(), completed()),
+    )
+    run = stream(server.base_url, max_retry_delay=7200)
+    assert None is run.error
+    assert [3600.0] == run.sleeps
+
+
+def test_a_try_again_in_longer_than_max_retry_delay_is_raised(
+    stream: Stream, server: ScriptedServer
+) -> None:
+    """The same cap holds for a response.failed that says "try again in 86400s"."""
+    server.add(
+        ScriptedResponse.sse(created(), failed("rate_limit_exceeded", "Please try again in 86400s."))
+    )
+    run = stream(server.base_url)
+    assert isinstance(run.error, ResponseFailedError)
+    assert "not retried" in str(run.error)
+    assert [] == run.sleeps
+    assert 1 == len(server.requests)
+
+
 def test_5xx_sequence_then_success(stream: Stream, server: ScriptedServer) -> None:
     """500, 502 and 503 are retried until the stream starts."""
     server.add(
