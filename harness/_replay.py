@@ -11,7 +11,9 @@ the transport (retries, SSE decoding, event mapping) runs exactly as live.
   gaps instead of waiting; give the client the same clock (``clock=clock.now``,
   ``sleep=clock.sleep``) and its idle timeout and retry delays behave as recorded, at once.
 - chunking: ``"recorded"`` (default), ``"event"`` (one SSE event per chunk), ``"bytes:N"``, or
-  ``"random:SEED"`` (re-split at random, reproducibly, to shake out parser bugs).
+  ``"random:SEED"`` (re-split at random, reproducibly, to shake out parser bugs). A re-cut never
+  joins bytes recorded as arriving at different times (it is also cut there), so the client's
+  idle clock sees the same arrivals under every chunking.
 - faults on demand, by request number: :meth:`Fault.disconnect_after` event k,
   :meth:`Fault.stall_after` event k, :meth:`Fault.status` before the stream.
 - matching: method, path and query, and the body as canonical JSON (key order and whitespace do
@@ -187,8 +189,21 @@ class _Plan:
     error: tuple[str, str] = ("", "")  # exception class name and message, for "error"
 
 
+# A line of a block that makes it dispatch an event: a "data" field, with or without a colon.
+_DATA_LINE = re.compile(rb"(?:^|[\r\n])data(?::|[\r\n]|$)")
+
+
 def _event_ends(body: bytes) -> list[int]:
-    return [match.end() for match in _EVENT_END.finditer(body)]
+    """Where each event ends: after the blank line of each block that dispatches one. A block
+    of comments alone (a keep-alive) or of fields without data dispatches nothing, as the
+    WHATWG rules say: it is not an event, and goes with the event after it."""
+    ends, start = [], 0
+    for match in _EVENT_END.finditer(body):
+        # From the line break before the block, so that its first line counts as a line.
+        if _DATA_LINE.search(body, max(start - 1, 0), match.end()):
+            ends.append(match.end())
+        start = match.end()
+    return ends
 
 
 def _cut(body: bytes, chunking: Chunking, recorded: list[int]) -> list[int]:
@@ -222,6 +237,13 @@ def plan(interaction: Interaction, chunking: Chunking, fault: Fault | None = Non
         offsets.append(chunk.offset_ms)
     head_ms = interaction.head_ms or 0.0
     ends = _cut(body, chunking, recorded_ends)
+    if ends is not recorded_ends:
+        # A re-cut piece never joins bytes that arrived at different times: each byte keeps its
+        # recorded arrival, so the idle clock sees what it saw live, whatever the chunking.
+        arrivals = {
+            recorded_ends[i] for i in range(len(recorded_ends) - 1) if offsets[i + 1] != offsets[i]
+        }
+        ends = sorted(set(ends) | arrivals)
     end, error = "complete", ("", "")
     if interaction.outcome is Outcome.FAILED and interaction.error is not None:
         is_timeout = interaction.error.type in _TIMEOUT_ERRORS

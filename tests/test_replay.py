@@ -38,6 +38,7 @@ from harness import (
     StreamClosedError,
     VirtualClock,
 )
+from harness._replay import Chunking, plan
 from harness._server import Chunk as Write
 from harness._server import End, ScriptedResponse, ScriptedServer
 from tests.conftest import CORPUS, PROMPT, Run
@@ -447,3 +448,59 @@ def test_a_corrupt_cassette_is_refused_before_any_request(tmp_path: Path) -> Non
     cut.write_bytes(good.read_bytes()[:-20])
     with pytest.raises(CassetteError, match=r"cut\.yaml"):
         ReplayTransport(cut)
+
+
+PINGED = (
+    b'event: response.created\ndata: {"type":"response.created","response":{"id":"r"}}\n\n'
+    + b": ping\n\n" * 5
+    + b'event: response.completed\ndata: {"type":"response.completed",'
+    b'"response":{"id":"r","status":"completed"}}\n\n'
+)
+
+
+def pinged() -> Interaction:
+    """response.created at 1 ms, five keep-alive comments 250 ms apart, then the end."""
+    first = PINGED.index(b": ping")
+    sizes = [first, *[len(b": ping\n\n")] * 5]
+    sizes.append(len(PINGED) - sum(sizes))
+    chunks = tuple(Chunk(1.0 + 250.0 * n, size) for n, size in enumerate(sizes))
+    return Interaction(
+        RecordedRequest("POST", "http://h/v1/responses", (), b"{}"),
+        RecordedResponse(200, "OK", (("content-type", "text/event-stream"),), PINGED),
+        chunks,
+    )
+
+
+@pytest.mark.parametrize("chunking", ["event", "bytes:7", "bytes:64", "random:4"])
+def test_every_byte_keeps_its_recorded_arrival_under_any_chunking(chunking: str) -> None:
+    """A re-cut piece is sent when all its bytes had arrived, and no byte is held back past
+    its own arrival: the client's idle clock sees the same stream whatever the chunking."""
+    interaction = pinged()
+    arrival = [
+        chunk.offset_ms for chunk in interaction.chunks for _ in range(chunk.size)
+    ]  # per byte
+    pieces = plan(interaction, Chunking.parse(chunking)).pieces
+    assert PINGED == b"".join(data for _, data in pieces)
+    position = 0
+    for offset, data in pieces:
+        assert {offset} == set(arrival[position : position + len(data)]), (position, data)
+        position += len(data)
+
+
+def test_a_fault_counts_events_not_keep_alive_comments() -> None:
+    """Fault.disconnect_after(1) serves one event, whatever comment blocks come before it
+    (a comment dispatches nothing, by the WHATWG rules)."""
+    body = b": OPENROUTER PROCESSING\n\n" + PINGED
+    interaction = Interaction(
+        RecordedRequest("POST", "http://h/v1/responses", (), b"{}"),
+        RecordedResponse(200, "OK", (("content-type", "text/event-stream"),), body),
+        (Chunk(1.0, len(body)),),
+    )
+    run = replay(
+        Cassette((interaction,)),
+        match_body=False,
+        stream_max_retries=0,
+        faults={0: Fault.disconnect_after(1)},
+    )
+    assert isinstance(run.error, StreamClosedError)
+    assert [Created] == [type(event) for event in run.events]
