@@ -354,7 +354,9 @@ class _Recorder:
             interaction
             for interaction in recorded
             if interaction.response is not None
-            and (interaction.response.header("content-type") or "").startswith("text/event-stream")
+            and (interaction.response.header("content-type") or "")
+            .lower()
+            .startswith("text/event-stream")  # media types are case-insensitive (RFC 9110)
         ]
         for number, interaction in enumerate(streamed, start=1):
             assert interaction.response is not None

@@ -275,6 +275,21 @@ def test_fixtures_hold_the_raw_sse_body_and_replay_through_the_client(
         assert isinstance(list(client.stream(Prompt()))[-1], Completed)
 
 
+@pytest.mark.parametrize("media", ["Text/Event-Stream", "TEXT/EVENT-STREAM; charset=utf-8"])
+def test_a_fixture_is_written_whatever_the_case_of_the_media_type(
+    media: str, server: ScriptedServer, tmp_path: Path
+) -> None:
+    """Media types are case-insensitive (RFC 9110): the client reads these as streams, so the
+    recorder writes their fixture too."""
+    server.add(ScriptedResponse(headers=(("content-type", media),), chunks=(Chunk(SSE),)))
+    transport = RecordingTransport(
+        httpx.HTTPTransport(), tmp_path / "c.yaml", fixtures=tmp_path / "fx"
+    )
+    with httpx.Client(transport=transport) as client:
+        client.post(f"{server.base_url}/responses")
+    assert SSE == (tmp_path / "fx" / "c.sse").read_bytes()
+
+
 def test_record_modes(server: ScriptedServer, tmp_path: Path) -> None:
     """all replaces, new_episodes appends, once refuses an existing cassette, none never records."""
     path = tmp_path / "c.yaml"
