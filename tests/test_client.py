@@ -385,7 +385,9 @@ def test_a_try_again_in_longer_than_max_retry_delay_is_raised(
 ) -> None:
     """The same cap holds for a response.failed that says "try again in 86400s"."""
     server.add(
-        ScriptedResponse.sse(created(), failed("rate_limit_exceeded", "Please try again in 86400s."))
+        ScriptedResponse.sse(
+            created(), failed("rate_limit_exceeded", "Please try again in 86400s.")
+        )
     )
     run = stream(server.base_url)
     assert isinstance(run.error, ResponseFailedError)
