@@ -64,6 +64,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, overload
+from urllib.parse import urlsplit
 
 from harness._content import UndecodableBody, decoded, encodings, without_encoding
 from harness._exceptions import CassetteError
@@ -172,6 +173,50 @@ class Interaction:
             pieces.append(body[start : start + chunk.size])
             start += chunk.size
         return pieces
+
+
+# An HTTP method or header name: a token (RFC 9110).
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _time(value: Any) -> bool:
+    return value is None or (
+        type(value) in (int, float) and 0 <= value < float("inf")  # also refuses nan
+    )
+
+
+def _checked(interaction: Interaction) -> Interaction:
+    """A loaded ``interaction`` whose values can be sent as HTTP and timed, its bodies decoded
+    (``decoded_interaction``); ``ValueError`` saying which value cannot, otherwise. A file can
+    hold any JSON value anywhere: this is where a loader refuses what a replay could not send."""
+    request, response = interaction.request, interaction.response
+    if not isinstance(request.method, str) or not _TOKEN.fullmatch(request.method):
+        raise ValueError(f"method {request.method!r} is not an HTTP method")
+    if not isinstance(request.uri, str):
+        raise ValueError(f"uri {request.uri!r} is not a string")
+    try:
+        parts = urlsplit(request.uri)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError as exc:
+        raise ValueError(f"uri {request.uri[:80]!r} is not a URL: {exc}") from None
+    headers = request.headers + (response.headers if response is not None else ())
+    for name, value in headers:
+        if not (isinstance(name, str) and _TOKEN.fullmatch(name)):
+            raise ValueError(f"header name {name!r} is not an HTTP token")
+        if not isinstance(value, str):
+            raise ValueError(f"header {name!r} has the value {value!r}, not text")
+    if response is not None:
+        if type(response.status) is not int or not 100 <= response.status <= 599:
+            raise ValueError(f"status {response.status!r} is not an HTTP status (100 to 599)")
+        if not isinstance(response.reason, str):
+            raise ValueError(f"status message {response.reason!r} is not text")
+    for name in ("head_ms", "end_ms"):
+        if not _time(getattr(interaction, name)):
+            raise ValueError(f"{name} {getattr(interaction, name)!r} is not a time in ms >= 0")
+    try:
+        return decoded_interaction(interaction)
+    except UndecodableBody as exc:
+        raise ValueError(f"a body's content-encoding cannot be undone: {exc}") from None
 
 
 def decoded_interaction(interaction: Interaction) -> Interaction:
@@ -321,7 +366,10 @@ def _ours(data: bytes) -> bool:
     """Whether ``data`` is (or was) one of our cassettes: the first line, or, if that line was
     damaged or an editor added a byte order mark, our header line among the first few. Either
     way our reader, with its checksum, takes it; vcrpy's has no checksum to refuse damage."""
-    return data.startswith(b"# harness cassette") or b'\nharness: {"format": ' in data[:1024]
+    head = data[:1024].removeprefix(b"\xef\xbb\xbf")
+    return head.startswith((b"# harness cassette", b'harness: {"format": ')) or (
+        b'\nharness: {"format": ' in head
+    )
 
 
 # -- the writer ---------------------------------------------------------------------------------
@@ -897,14 +945,16 @@ class _Parser:
                     if "error" in outcome
                     else None
                 )
-                interaction = Interaction(
-                    request,
-                    response,
-                    interaction_chunks,
-                    _OUTCOMES[outcome["kind"]],
-                    outcome.get("head_ms"),
-                    error,
-                    outcome.get("end_ms"),
+                interaction = _checked(
+                    Interaction(
+                        request,
+                        response,
+                        interaction_chunks,
+                        _OUTCOMES[outcome["kind"]],
+                        outcome.get("head_ms"),
+                        error,
+                        outcome.get("end_ms"),
+                    )
                 )
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise self.error(f"malformed interaction: {exc!r}", at) from exc
@@ -926,11 +976,11 @@ class _Parser:
                 failure = TransportFailure(str(error["type"]), str(error["message"]))
                 request = RecordedRequest(method, uri, _header_pairs(headers), request_body)
                 end_ms = error.get("end_ms")
+                interaction = _checked(
+                    Interaction(request, None, outcome=Outcome.FAILED, error=failure, end_ms=end_ms)
+                )
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise self.error(f"malformed error: {exc!r}", at) from exc
-            interaction = Interaction(
-                request, None, outcome=Outcome.FAILED, error=failure, end_ms=end_ms
-            )
             failures.append((before, interaction))
         return failures
 
@@ -1074,7 +1124,7 @@ def _load_vcrpy(data: bytes, path: Path | None) -> Cassette:
     interactions = []
     for index, entry in enumerate(raw["interactions"]):
         try:
-            interactions.append(_vcrpy_interaction(entry))
+            interactions.append(_checked(_vcrpy_interaction(entry)))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CassetteError(
                 f"interaction {index}: not a vcrpy interaction ({exc!r})",
@@ -1091,7 +1141,9 @@ def _as_bytes(value: Any) -> bytes:
         return value
     if isinstance(value, dict) and "string" in value:  # vcrpy's {"string": ...} body
         return _as_bytes(value["string"])
-    return str(value).encode()
+    if isinstance(value, str):
+        return value.encode()
+    raise TypeError(f"a body is text, bytes or {{'string': ...}}, not {type(value).__name__}")
 
 
 def _vcrpy_headers(headers: Any) -> tuple[tuple[str, str], ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterable
@@ -31,6 +32,20 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, secrets: Iterable
     findings = scan(data, secrets)
     if findings:
         raise SecretLeakError(target, findings)
+    try:
+        _write(target, data, secrets)
+    except OSError as exc:  # named after the file asked for, not the hidden temp file
+        raise OSError(exc.errno, exc.strerror or str(exc), os.fspath(target)) from exc
+
+
+def _write(target: Path, data: bytes, secrets: set[str]) -> None:
+    if target.exists() and not target.is_file():
+        # Renaming over it would replace a folder's entry, or a device such as /dev/null.
+        raise OSError(
+            errno.EISDIR if target.is_dir() else errno.EEXIST,
+            "exists and is not a regular file; not replaced",
+            os.fspath(target),
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(tmp_name)

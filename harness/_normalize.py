@@ -358,10 +358,10 @@ def loads_snapshot(text: str, *, path: str | None = None) -> list[dict[str, Any]
             line=1,
         )
     version = re.match(r"[0-9]+", header[len(_SNAPSHOT_HEADER) :])
-    if version is None or int(version[0]) != SNAPSHOT_FORMAT:
+    if version is None or version[0].lstrip("0") != str(SNAPSHOT_FORMAT):
         raise CassetteError(
-            f"snapshot format {version[0] if version else '?'} is not supported by this harness "
-            f"(format {SNAPSHOT_FORMAT}). {fix}",
+            f"snapshot format {version[0][:20] if version else '?'} is not supported by this "
+            f"harness (format {SNAPSHOT_FORMAT}). {fix}",
             path=path,
             line=1,
         )

@@ -137,9 +137,10 @@ def parse_timing(value: str | float) -> float | None:
         factor = float(value)
     except (TypeError, ValueError):
         factor = -1.0
-    if factor < 0:
+    if not 0 <= factor <= 1000:  # also refuses nan and inf
         raise ConfigurationError(
-            f"unknown timing {value!r}; use instant, recorded, or a factor such as 0.5"
+            f"unknown timing {value!r}; use instant, recorded, or a factor from 0 to 1000 "
+            "such as 0.5"
         )
     return factor
 
@@ -474,7 +475,9 @@ class _Replayer:
         lib = _library(request)
         return lib.Response(
             the_plan.status,
-            headers=list(the_plan.headers),
+            # As bytes: httpx would encode str values as ASCII, and a recorded value may be
+            # UTF-8 text (the recorder keeps what the server sent).
+            headers=[(name.encode(), value.encode()) for name, value in the_plan.headers],
             stream=stream,
             request=request,
             extensions={"reason_phrase": the_plan.reason.encode("ascii", "replace")}

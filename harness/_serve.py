@@ -197,7 +197,10 @@ class RecordingProxy(ScriptedServer):
         fixtures: str | Path | None = None,
         secrets: Sequence[str] | None = None,
     ) -> None:
-        parsed = httpx.URL(upstream)
+        try:
+            parsed = httpx.URL(upstream)
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"upstream is not a URL: {upstream!r} ({exc})") from None
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise ValueError(f"upstream must be an http(s) URL, got {upstream!r}")
         self.upstream = upstream.rstrip("/")

@@ -8,6 +8,7 @@ traceback.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import logging
@@ -60,8 +61,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 @contextmanager
-def errors() -> Iterator[None]:
-    """Turn our exceptions into one line and an exit code; nothing else escapes as a traceback."""
+def errors(*subjects: object) -> Iterator[None]:
+    """Turn our exceptions into one line and an exit code; nothing else escapes as a traceback.
+
+    ``subjects`` (the files the command reads) are named in the line for an error that does
+    not name its file itself: input nested too deeply to read, or a bug of ours."""
     try:
         yield
     except Failure as exc:
@@ -81,9 +85,26 @@ def errors() -> Iterator[None]:
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(1)
     except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
+        where = f"{exc.filename}: " if exc.filename else _where(subjects)
         click.echo(f"harness: {where}{exc.strerror or exc}", err=True)
         sys.exit(2)
+    except RecursionError:
+        click.echo(f"harness: {_where(subjects)}nested too deeply to read", err=True)
+        sys.exit(2)
+    except Exception as exc:  # a bug of ours: still one line, and exit 70 (EX_SOFTWARE) says so
+        click.echo(
+            f"harness: {_where(subjects)}internal error, please report it with this input: "
+            f"{type(exc).__name__}: {exc}",
+            err=True,
+        )
+        sys.exit(70)
+
+
+def _where(subjects: Sequence[object]) -> str:
+    if not subjects:
+        return ""
+    named = ", ".join(str(subject) for subject in subjects[:2])
+    return f"{named}{f' (and {len(subjects) - 2} more)' if len(subjects) > 2 else ''}: "
 
 
 def _item(item: ResponseItem) -> str:
@@ -138,6 +159,9 @@ def _timing(_: click.Context, __: click.Parameter, value: str) -> str:
 @click.option("-v", "--verbose", is_flag=True, help="Also show the client's retries and warnings.")
 def main(verbose: bool) -> None:
     """Record and replay streaming OpenAI Responses API sessions, offline and faithfully."""
+    for stream in (sys.stdout, sys.stderr):  # a lone surrogate in an event prints as \ud800
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     logger = logging.getLogger("harness")
     if not any(getattr(handler, "harness_cli", False) for handler in logger.handlers):
         handler = logging.StreamHandler()
@@ -172,6 +196,11 @@ def _prompt(text: str | None, prompt_file: Path | None) -> Prompt:
         if isinstance(raw_input, str)
         else raw_input
     )
+    if not all(isinstance(item, dict) for item in items):
+        fail(f"{prompt_file}: every input item must be a JSON object", 2)
+    for key in ("instructions", "previous_response_id"):
+        if not isinstance(data.get(key, ""), str):
+            fail(f"{prompt_file}: {key} must be a string", 2)
     return Prompt(
         input=tuple(items),
         instructions=data.get("instructions"),
@@ -283,7 +312,7 @@ def replay(path: Path, as_json: bool, timing: str, chunking: str, model: str) ->
       harness replay --json cassettes/demo.yaml
       harness replay --timing recorded --chunking random:7 cassettes/demo.yaml
     """
-    with errors():
+    with errors(path):
         cassette, fixture = load_source(path)
         transport = ReplayTransport(cassette, timing=timing, chunking=chunking, match_body=False)
         show = _printer(as_json)
@@ -328,7 +357,7 @@ def diff(a: Path, b: Path, collapse_deltas: bool, as_json: bool, color: bool | N
       harness diff cassettes/before.yaml cassettes/after.yaml
       harness diff --collapse-deltas fixtures/a.sse tests/__snapshots__/t/t.events
     """
-    with errors():
+    with errors(a, b):
         changes = semantic_diff(a, b, collapse_deltas=collapse_deltas)
         for change in changes:
             if as_json:
@@ -405,7 +434,7 @@ def inspect(path: Path) -> None:
     Example:
       harness inspect cassettes/demo.yaml
     """
-    with errors():
+    with errors(path):
         cassette, fixture = load_source(path)
         kind = "SSE fixture" if fixture else "cassette"
         click.echo(f"{path}: {kind}, {len(cassette.interactions)} interaction(s)")
@@ -446,7 +475,7 @@ def scan_command(paths: tuple[Path, ...], secrets: tuple[str, ...]) -> None:
       harness scan cassettes/ fixtures/
       harness scan --secret "$ORG_ID" tests/cassettes
     """
-    with errors():
+    with errors(*paths):
         known = set(Redactor().secrets) | set(secrets)
         found = 0
         files = list(_files(paths))
@@ -484,7 +513,7 @@ def import_command(path: Path, output: Path | None) -> None:
       harness import tests/cassettes/old.yaml -o cassettes/old.yaml
       harness import cassettes/format-1.yaml -o cassettes/format-1.yaml
     """
-    with errors():
+    with errors(path):
         data = path.read_bytes()
         current = b'harness: {"format": %d,' % FORMAT
         if data.startswith(b"# harness cassette") and current in data[:1000]:
@@ -502,7 +531,10 @@ def _serve_until_stopped(server: Any, announce: str, on_stop: Callable[[], None]
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    server.start()
+    try:
+        server.start()
+    except RuntimeError as exc:  # the port is taken, or the address cannot be used
+        fail(str(exc), 2)
     click.echo(announce.format(url=server.base_url), err=False)
     sys.stdout.flush()
     stop.wait()
@@ -511,7 +543,7 @@ def _serve_until_stopped(server: Any, announce: str, on_stop: Callable[[], None]
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
@@ -532,7 +564,7 @@ def serve(paths: tuple[Path, ...], host: str, port: int, timing: str) -> None:
       harness serve cassettes/demo.yaml
       harness serve --port 0 --timing instant cassettes/ fixtures/function_call.sse
     """
-    with errors():
+    with errors(*paths):
         files = list(_files(paths))
         try:
             server = CassetteServer(files, host=host, port=port, timing=timing)
@@ -576,7 +608,7 @@ def proxy(upstream: str, path: Path, fixture: Path | None, host: str, port: int)
       harness proxy --upstream https://api.openai.com --record cassettes/codex.yaml
       OPENAI_BASE_URL=http://127.0.0.1:8766/v1 codex "list the files"
     """
-    with errors():
+    with errors(upstream):
         try:
             server = RecordingProxy(upstream, path, host=host, port=port, fixtures=fixture)
         except ValueError as exc:
@@ -598,7 +630,7 @@ def proxy(upstream: str, path: Path, fixture: Path | None, host: str, port: int)
 
 # -- validate -------------------------------------------------------------------------------------
 
-_VALIDATED = (".yaml", ".yml", ".sse", ".json")
+_SEARCHED = (".yaml", ".yml", ".sse")  # in folders; a .json payload is checked when named
 _UNUSABLE = ("unreadable", "cassette")  # rules that mean "could not read the file at all"
 
 
@@ -620,8 +652,8 @@ def validate_command(paths: tuple[Path, ...], as_json: bool) -> None:
     """
     from harness._validate import Report, validate
 
-    with errors():
-        files = [f for f in _files(paths) if f.suffix.lower() in _VALIDATED or f in paths]
+    with errors(*paths):
+        files = [f for f in _files(paths) if f.suffix.lower() in _SEARCHED or f in paths]
         reports: list[Report] = []
         show_bar = len(files) > 20 and sys.stderr.isatty() and not as_json
         with (
