@@ -44,6 +44,8 @@ MAX_ENUM_VALUES = 1_000
 MAX_STRING_LENGTH = 120_000
 LARGE_ENUM = 250
 LARGE_ENUM_LENGTH = 15_000
+_EXACT_GROUP = 8
+"""Mutually recursive definitions up to this many are measured exactly (see :class:`_Depth`)."""
 
 UNSUPPORTED = (
     "allOf",
@@ -172,7 +174,7 @@ def _walk(root: dict[str, Any]) -> list[Problem]:
                 "enum values and const values",
             )
         )
-    depth, deepest = _depth(root, root, (), 0, frozenset())
+    depth, deepest = _Depth(root).deepest()
     if depth > MAX_DEPTH:
         out.append(
             Problem(
@@ -267,25 +269,112 @@ def _resolve(root: dict[str, Any], ref: str) -> Any:
     return node
 
 
-def _depth(
-    root: dict[str, Any], node: Any, path: Path, level: int, refs: frozenset[str]
-) -> tuple[int, Path]:
-    """The deepest object nesting under ``node`` and the path where it is reached.
+class _Depth:
+    """The deepest object nesting of a schema and the path where it is reached.
 
-    ``$ref``s are followed (a recursive reference is not: its depth is the model's choice).
+    ``$ref``s are followed, except a recursive one (a reference to a target already being
+    walked on the way there: its depth is the model's choice). The deepest path is thus the
+    longest one that enters each target at most once. Walking every path would take time
+    exponential in the number of shared references (a model used by several fields of a model
+    used by several fields...), so a target's depth is measured once and kept, relative to where
+    it is entered. The depth of a target depends on which references are blocked on the way
+    there only through those in its group of mutually recursive definitions (a blocked one it
+    cannot reach changes nothing), so that part of the blocked set is part of the key: the
+    result is exact, and linear in the schema for references without mutual recursion. A group
+    of more than :data:`_EXACT_GROUP` mutually recursive definitions, whose exact measure takes
+    time exponential in its size, is measured once per target, from the first way in.
     """
-    if not isinstance(node, dict):
-        return level, path
-    if _is_object(node):
-        level += 1
-    best = (level, path)
-    ref = node.get("$ref")
-    if isinstance(ref, str) and ref not in refs:
-        target = _resolve(root, ref)
-        if target is not None:
-            found = _depth(root, target, path, level - _is_object(node), refs | {ref})
+
+    __slots__ = ("_groups", "_kept", "_root")
+
+    def __init__(self, root: dict[str, Any]) -> None:
+        self._root = root
+        self._groups = _recursive_groups(root)
+        self._kept: dict[tuple[str, frozenset[str]], tuple[int, Path]] = {}
+
+    def deepest(self) -> tuple[int, Path]:
+        return self._walk(self._root, (), 0, frozenset())
+
+    def _walk(self, node: Any, path: Path, level: int, refs: frozenset[str]) -> tuple[int, Path]:
+        if not isinstance(node, dict):
+            return level, path
+        if _is_object(node):
+            level += 1
+        best = (level, path)
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref not in refs:
+            found = self._follow(ref, path, level - _is_object(node), refs)
+            if found is not None:
+                best = max(best, found, key=lambda pair: pair[0])
+        for child_path, child in _children(node, path):
+            found = self._walk(child, child_path, level, refs)
             best = max(best, found, key=lambda pair: pair[0])
-    for child_path, child in _children(node, path):
-        found = _depth(root, child, child_path, level, refs)
-        best = max(best, found, key=lambda pair: pair[0])
-    return best
+        return best
+
+    def _follow(
+        self, ref: str, path: Path, level: int, refs: frozenset[str]
+    ) -> tuple[int, Path] | None:
+        target = _resolve(self._root, ref)
+        if target is None:
+            return None
+        group = self._groups.get(ref, frozenset())
+        key = (ref, refs & group if len(group) <= _EXACT_GROUP else frozenset())
+        kept = self._kept.get(key)
+        if kept is None:
+            kept = self._kept[key] = self._walk(target, (), 0, refs | {ref})
+        return level + kept[0], (*path, *kept[1])
+
+
+def _refs_under(node: Any) -> Iterator[str]:
+    """The ``$ref`` strings of ``node`` and of the subschemas under it (not followed)."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            yield ref
+        stack.extend(child for _, child in _children(node, ()))
+
+
+def _recursive_groups(root: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """Each reference reachable from ``root``, with the references that reach it and that it
+    reaches (its strongly connected component, by Tarjan's algorithm)."""
+    edges: dict[str, list[str]] = {}
+    pending = list(_refs_under(root))
+    while pending:
+        ref = pending.pop()
+        if ref in edges:
+            continue
+        target = _resolve(root, ref)
+        edges[ref] = [] if target is None else list(_refs_under(target))
+        pending.extend(edges[ref])
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: dict[str, frozenset[str]] = {}
+
+    def connect(ref: str) -> None:
+        index[ref] = low[ref] = len(index)
+        stack.append(ref)
+        on_stack.add(ref)
+        for other in edges[ref]:
+            if other not in index:
+                connect(other)
+                low[ref] = min(low[ref], low[other])
+            elif other in on_stack:
+                low[ref] = min(low[ref], index[other])
+        if low[ref] == index[ref]:
+            members: list[str] = []
+            while not members or members[-1] != ref:
+                members.append(stack.pop())
+                on_stack.discard(members[-1])
+            group = frozenset(members)
+            groups.update(dict.fromkeys(members, group))
+
+    for ref in edges:
+        if ref not in index:
+            connect(ref)
+    return groups

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from harness._validate import Report, validate
-from harness._validate_strict import UNSUPPORTED
+from harness._validate_strict import UNSUPPORTED, strict_problems
 
 
 def obj(**properties: Any) -> dict[str, Any]:
@@ -170,6 +170,44 @@ def test_nesting_through_defs_counts() -> None:
     assert ["strict-depth-limit"] == [rule for _, rule in found(validate(tool(schema)))]
     schema = {**obj(a={"$ref": "#/$defs/deep"}), "$defs": {"deep": nest(9)}}
     assert [] == found(validate(tool(schema)))
+
+
+class CountedReads(dict[str, Any]):
+    """A schema node that counts how often it is read."""
+
+    reads = 0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        CountedReads.reads += 1
+        return super().get(key, default)
+
+
+def shared_models(levels: int, fields: int) -> dict[str, Any]:
+    """A root object over models M0..M{levels-1}, each with ``fields`` nullable fields of the
+    next model, as Pydantic writes a model tree: fields**(levels-1) paths lead to the last."""
+    defs: dict[str, Any] = {}
+    for i in range(levels - 1):
+        ref = {"anyOf": [{"$ref": f"#/$defs/M{i + 1}"}, {"type": "null"}]}
+        defs[f"M{i}"] = obj(**{f"f{k}": ref for k in range(fields)})
+    defs[f"M{levels - 1}"] = CountedReads(obj(leaf={"type": "string"}))
+    return {**obj(root={"$ref": "#/$defs/M0"}), "$defs": defs}
+
+
+def test_a_model_shared_by_many_paths_is_walked_a_few_times_not_once_per_path() -> None:
+    """The depth check reads a $ref target a bounded number of times, not once per path to it."""
+    schema = shared_models(9, 3)  # 10 levels, 3**8 = 6,561 paths to the last model
+    CountedReads.reads = 0
+    assert [] == strict_problems(schema)
+    assert CountedReads.reads < 100
+
+
+def test_the_deepest_path_through_shared_models_is_the_first_one() -> None:
+    """Over the limit through shared models, the first deepest path is named (as before)."""
+    schema = shared_models(11, 3)  # the root and 11 models: 12 levels
+    deepest = "$.parameters.properties.root" + ".properties.f0.anyOf[0]" * 10
+    report = validate(tool(schema))
+    assert [(deepest, "strict-depth-limit")] == found(report)
+    assert "12 levels" == report.findings[0].found
 
 
 def test_at_most_1000_enum_values_in_all() -> None:
