@@ -6,7 +6,11 @@ A schema sees one event at a time; these rules are about the sequence:
   name is dispatched as ``message`` by the WHATWG rules, so ``message`` counts as no name);
 - ``sequence_number``, when present, strictly increases;
 - the text and argument deltas of a part concatenate to its ``.done`` value (checked when
-  deltas were seen: a resumed stream may start after them);
+  deltas were seen: a resumed stream may start after them). A stream resumed mid-part
+  (``GET /v1/responses/{id}?starting_after=N``) starts after some of its deltas: when neither
+  the part's item (``output_item.added``) nor the part (``content_part.added``,
+  ``reasoning_summary_part.added``) was announced in this stream, its deltas need only be
+  the end of the ``.done`` value;
 - exactly one terminal event (``response.completed``, ``.failed`` or ``.incomplete``), unless
   the stream recorded a failure (the transport failed, the client closed early, or an ``error``
   event ended it);
@@ -71,6 +75,7 @@ _DELTAS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
 }
 _DONES = {done: (field, keys) for done, field, keys in _DELTAS.values()}
+_PART_ADDED = frozenset({"response.content_part.added", "response.reasoning_summary_part.added"})
 
 
 class StreamChecks:
@@ -81,7 +86,9 @@ class StreamChecks:
         "_created",
         "_error_event",
         "_last_sequence",
+        "_opened",
         "_parts",
+        "_resumed",
         "_terminals",
     )
 
@@ -89,6 +96,8 @@ class StreamChecks:
         self._count = 0
         self._last_sequence: tuple[int, int] | None = None  # (sequence number, event index)
         self._parts: dict[tuple[Any, ...], list[str]] = {}
+        self._opened: set[Any] = set()  # ids of the items announced, or with a part announced
+        self._resumed: set[tuple[Any, ...]] = set()  # parts whose first delta came unannounced
         self._created: tuple[int, Any] | None = None  # (event index, response id)
         self._terminals: list[tuple[int, str, Any]] = []  # (event index, type, response id)
         self._error_event = False
@@ -129,7 +138,15 @@ class StreamChecks:
             text = data.get("delta")
             if isinstance(text, str):
                 key = (delta[0], *(data.get(field) for field in delta[2]))
+                if key not in self._parts and data.get("item_id") not in self._opened:
+                    self._resumed.add(key)
                 self._parts.setdefault(key, []).append(text)
+        elif kind == "response.output_item.added":
+            item = data.get("item")
+            if isinstance(item, Mapping) and "id" in item:
+                self._opened.add(item["id"])
+        elif kind in _PART_ADDED:
+            self._opened.add(data.get("item_id"))
         elif kind in _DONES:
             out.extend(self._done(kind, data))
         elif kind in TERMINAL:
@@ -144,14 +161,29 @@ class StreamChecks:
 
     def _done(self, kind: str, data: Mapping[str, Any]) -> list[Problem]:
         field, keys = _DONES[kind]
-        pieces = self._parts.pop((kind, *(data.get(key) for key in keys)), None)
+        part = (kind, *(data.get(key) for key in keys))
+        pieces = self._parts.pop(part, None)
         value = data.get(field)
         if pieces is None or not isinstance(value, str):
             return []
         joined = "".join(pieces)
+        where = ", ".join(f"{key} {data.get(key)!r}" for key in keys if key in data)
+        if part in self._resumed:
+            self._resumed.discard(part)
+            if value.endswith(joined):
+                return []
+            return [
+                Problem(
+                    (field,),
+                    "delta-concat",
+                    f"a value ending with {render(joined)} (the {len(pieces)} deltas joined; "
+                    "the stream started after the part did)",
+                    render(value),
+                    f"the deltas of {where} are not the end of the {kind} value",
+                )
+            ]
         if joined == value:
             return []
-        where = ", ".join(f"{key} {data.get(key)!r}" for key in keys if key in data)
         return [
             Problem(
                 (field,),

@@ -16,7 +16,7 @@ TEXT = events_from_body(
 CALLS = events_from_body(
     load_fixture(CORPUS / "sse" / "pydanticai__responses_parallel_function_calls_usage.sse")
 )
-TEXT_DONE, COMPLETED = 82, 85
+FIRST_DELTA, TEXT_DONE, COMPLETED = 4, 82, 85
 ARGUMENTS_DONE = 11
 
 
@@ -84,6 +84,25 @@ def test_argument_deltas_that_do_not_add_up_to_the_done_arguments_are_found() ->
     assert [
         ("$.arguments", "delta-concat", ARGUMENTS_DONE, "response.function_call_arguments.done")
     ] == found(validate(events))
+
+
+def test_a_stream_resumed_mid_text_needs_its_deltas_only_to_end_the_done_text() -> None:
+    """A stream resumed after some deltas (starting_after=N) ends the .done text, no more."""
+    resumed = text()[FIRST_DELTA + 7 :]
+    assert [] == found(validate(resumed))
+    resumed[0]["delta"] = " enchanted!"
+    report = validate(resumed)
+    at = TEXT_DONE - FIRST_DELTA - 7
+    assert [("$.text", "delta-concat", at, "response.output_text.done")] == found(report)
+    assert "the stream started after the part did" in report.findings[0].expected
+
+
+def test_a_lost_first_delta_is_found_when_the_part_began_in_the_stream() -> None:
+    """After output_item.added and content_part.added, the deltas must give the whole text."""
+    events = text()
+    del events[FIRST_DELTA]
+    report = validate(events)
+    assert [("$.text", "delta-concat", TEXT_DONE - 1, "response.output_text.done")] == found(report)
 
 
 def test_a_stream_without_a_terminal_event_is_found() -> None:
