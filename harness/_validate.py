@@ -9,7 +9,8 @@ what was expected and found; secrets in found values are masked.
 
 What is checked:
 
-- payloads (every request body of a cassette sent to ``/responses``) against
+- payloads (every request body of a cassette sent with ``POST /responses``; the bodies sent to
+  its sub-resources, such as ``/responses/input_tokens``, are not checked) against
   ``schemas/request.json``; an unknown top-level key is reported with the closest known key as
   the probable typo; a function tool's ``parameters`` must be a valid JSON Schema, and with
   ``strict`` true follow the strict-mode rules (:mod:`harness._validate_strict`);
@@ -393,12 +394,23 @@ def _payload_problems(payload: Mapping[str, Any]) -> list[Problem]:
     return out
 
 
-_RESPONSES_PATH = re.compile(r"/responses(/[^/]+)?/?\Z")
+_RESPONSES_PATH = re.compile(r"/responses(/.*)?\Z")
+_CREATE_PATH = re.compile(r"/responses/?\Z")
 
 
 def _is_responses_call(interaction: Interaction) -> bool:
-    """``POST .../responses``, or ``GET .../responses/{id}`` (a stream resumed)."""
+    """``.../responses`` or a sub-resource of it (``/responses/{id}``, ``/responses/compact``)."""
     return _RESPONSES_PATH.search(urlsplit(interaction.request.uri).path) is not None
+
+
+def _is_create_call(interaction: Interaction) -> bool:
+    """``POST .../responses``: the only call whose body is a create-response payload (the
+    sub-resources, ``/responses/input_tokens``, ``/responses/compact``,
+    ``/responses/{id}/cancel``..., take other bodies)."""
+    request = interaction.request
+    return request.method.upper() == "POST" and bool(
+        _CREATE_PATH.search(urlsplit(request.uri).path)
+    )
 
 
 def _is_event_stream(interaction: Interaction) -> bool:
@@ -565,7 +577,14 @@ class _Run:
                     index,
                 )
                 continue
-            if request.body and request.method.upper() == "POST":
+            if request.body and not _is_create_call(interaction):
+                self.note(
+                    f"{request.method} {request.uri} is not a create-response request: "
+                    "its body is not checked",
+                    file,
+                    index,
+                )
+            elif request.body and request.method.upper() == "POST":
                 try:
                     payload = request.json()
                 except ValueError as exc:

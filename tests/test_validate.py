@@ -240,6 +240,31 @@ def test_every_request_body_of_a_cassette_is_validated() -> None:
     assert [(1, "$.stream")] == [(f.interaction, f.path) for f in report.findings]
 
 
+def test_only_a_post_to_responses_itself_is_checked_as_a_create_request() -> None:
+    """Bodies sent to /responses sub-resources (input_tokens, compact...) are noted, not
+    checked against the create-response schema; POST /responses is, with a slash or a query."""
+    body = json.dumps({"model": "gpt-5", "input": "hi", "personality": "friendly"}).encode()
+    uris = (
+        "http://127.0.0.1/v1/responses/input_tokens",
+        "http://127.0.0.1/v1/responses/compact",
+        "http://127.0.0.1/v1/responses/resp_1/cancel",
+        "http://127.0.0.1/v1/responses",
+        "http://127.0.0.1/v1/responses/?api-version=1",
+    )
+    response = RecordedResponse(200, "OK", (("content-type", "application/json"),), b"{}")
+    cassette = Cassette(
+        tuple(Interaction(RecordedRequest("POST", uri, (), body), response) for uri in uris)
+    )
+    report = validate(cassette)
+    assert [(3, "$.personality"), (4, "$.personality")] == [
+        (f.interaction, f.path) for f in report.findings
+    ]
+    assert [
+        f"interaction #{i}: POST {uri} is not a create-response request: its body is not checked"
+        for i, uri in enumerate(uris[:3])
+    ] == list(report.notes)
+
+
 # -- events, items and the response object --------------------------------------------------------
 
 
