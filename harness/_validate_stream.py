@@ -13,7 +13,8 @@ A schema sees one event at a time; these rules are about the sequence:
   the end of the ``.done`` value;
 - exactly one terminal event (``response.completed``, ``.failed`` or ``.incomplete``), unless
   the stream recorded a failure (the transport failed, the client closed early, or an ``error``
-  event ended it);
+  event ended it), and no event after it: the first event after it is found, and so is each
+  further terminal event;
 - the response id of ``response.created`` is the one of the terminal event, and the terminal
   event's response has the status its type names (``completed`` for ``response.completed``).
 
@@ -82,6 +83,7 @@ class StreamChecks:
     """The sequence rules for one response stream; returns problems with their event index."""
 
     __slots__ = (
+        "_after_terminal",
         "_count",
         "_created",
         "_error_event",
@@ -101,6 +103,7 @@ class StreamChecks:
         self._created: tuple[int, Any] | None = None  # (event index, response id)
         self._terminals: list[tuple[int, str, Any]] = []  # (event index, type, response id)
         self._error_event = False
+        self._after_terminal = False  # an event after the terminal one was found
 
     def event(self, index: int, name: str | None, data: Mapping[str, Any]) -> list[Problem]:
         """Check one event (``name`` is its SSE ``event:`` field, ``None`` when it has none)."""
@@ -131,6 +134,20 @@ class StreamChecks:
                     )
                 )
             self._last_sequence = (sequence, index)
+        if self._terminals and (kind in TERMINAL or not self._after_terminal):
+            self._after_terminal = True
+            index_first, kind_first, _ = self._terminals[0]
+            out.append(
+                Problem(
+                    ("type",),
+                    "terminal-event",
+                    f"no event after the terminal {kind_first} (event #{index_first})",
+                    render(kind) if "type" in data else MISSING,
+                    "a stream has exactly one terminal event"
+                    if kind in TERMINAL
+                    else f"the stream goes on after its terminal {kind_first}",
+                )
+            )
         if not isinstance(kind, str):
             return out
         delta = _DELTAS.get(kind)
@@ -213,20 +230,6 @@ class StreamChecks:
                 )
             )
         first = terminals[0] if terminals else None
-        for index, kind, _ in terminals[1:]:
-            assert first is not None
-            out.append(
-                (
-                    index,
-                    Problem(
-                        ("type",),
-                        "terminal-event",
-                        f"no event after the terminal {first[1]} (event #{first[0]})",
-                        render(kind),
-                        "a stream has exactly one terminal event",
-                    ),
-                )
-            )
         created = self._created
         if (
             created is not None

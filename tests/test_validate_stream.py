@@ -127,6 +127,19 @@ def test_a_second_terminal_event_is_found() -> None:
     assert [("$.type", "terminal-event", COMPLETED + 1, "response.completed")] == found(report)
 
 
+def test_an_event_after_the_terminal_event_is_found_at_the_first_one() -> None:
+    """Nothing follows the terminal event: the first event after it is found, not the rest."""
+    events = text()
+    late = [{**copy.deepcopy(events[i]), "sequence_number": COMPLETED + i} for i in (4, 5)]
+    report = validate([*events, *late])
+    assert [("$.type", "terminal-event", COMPLETED + 1, "response.output_text.delta")] == found(
+        report
+    )
+    assert "no event after the terminal response.completed (event #85)" == (
+        report.findings[0].expected
+    )
+
+
 def test_a_terminal_event_for_another_response_is_found() -> None:
     """The response id of response.completed is the one response.created announced."""
     events = text()
