@@ -162,7 +162,8 @@ DEFAULT_ALLOWLIST: tuple[Waiver, ...] = (
         "required",
         "$.sequence_number",
         "The API added sequence_number to stream events in 2025; streams recorded before "
-        "(and Codex's fixtures) have none. Its order is still checked where it is present.",
+        "(and Codex's fixtures) have none. Its order is still checked where it is present, and "
+        "in a stream that has them an event without one is found (rule sequence-number).",
     ),
     Waiver(
         "required",
@@ -636,6 +637,7 @@ class _Run:
                 "a Chat Completions stream, not a Responses stream: not checked", file, interaction
             )
             return
+        numbered = _numbered(decoded)
         checks = StreamChecks()
         for index, (name, data) in enumerate(decoded):
             if data is _RECONNECT:  # the client re-sent: a new attempt starts
@@ -658,7 +660,7 @@ class _Run:
                 problem = Problem((), "type", "an object", render(data), "an event is an object")
                 self.add(problem, "", file, interaction, index)
                 continue
-            self.event_schema(index, data, file, interaction)
+            self.event_schema(index, data, file, interaction, numbered=index in numbered)
             subject = str(data.get("type", ""))
             for problem in checks.event(index, name, data):
                 self.add(problem, subject, file, interaction, index)
@@ -667,8 +669,17 @@ class _Run:
             self.add(problem, subject, file, interaction, at)
 
     def event_schema(
-        self, index: int, data: Mapping[str, Any], file: str | None, interaction: int | None
+        self,
+        index: int,
+        data: Mapping[str, Any],
+        file: str | None,
+        interaction: int | None,
+        *,
+        numbered: bool = False,
     ) -> None:
+        """The schema of the event's type. In a ``numbered`` stream (see :func:`_numbered`) a
+        missing sequence number is the sequence-number rule's finding, not ``required``'s: the
+        allowlist waives the latter for the streams that have none."""
         kind = data.get("type")
         if not isinstance(kind, str):
             found = MISSING if kind is None and "type" not in data else render(kind)
@@ -679,7 +690,26 @@ class _Run:
         if compiled is None:
             return
         for problem in problems(compiled, data):
+            if numbered and problem.rule == "required" and problem.path == ("sequence_number",):
+                continue
             self.add(problem, kind, file, interaction, index)
+
+
+def _numbered(decoded: Sequence[tuple[str | None, Any]]) -> set[int]:
+    """The indices of the events in an attempt (the events between reconnects) in which some
+    event has a sequence number."""
+    out: set[int] = set()
+    attempt: list[int] = []
+    has_number = False
+    for index, (_, data) in enumerate([*decoded, (None, _RECONNECT)]):
+        if data is _RECONNECT:
+            if has_number:
+                out.update(attempt)
+            attempt, has_number = [], False
+        elif isinstance(data, Mapping):
+            attempt.append(index)
+            has_number = has_number or "sequence_number" in data
+    return out
 
 
 def _truncate(text: str, limit: int) -> str:

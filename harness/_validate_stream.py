@@ -4,7 +4,8 @@ A schema sees one event at a time; these rules are about the sequence:
 
 - the SSE ``event:`` name equals the data's ``type`` when both are there (an event without a
   name is dispatched as ``message`` by the WHATWG rules, so ``message`` counts as no name);
-- ``sequence_number``, when present, strictly increases;
+- ``sequence_number``, when present, strictly increases, and when one event of the stream has
+  one, every event has one (streams recorded before the API sent them have none at all);
 - the text and argument deltas of a part concatenate to its ``.done`` value (checked when
   deltas were seen: a resumed stream may start after them). A stream resumed mid-part
   (``GET /v1/responses/{id}?starting_after=N``) starts after some of its deltas: when neither
@@ -88,15 +89,19 @@ class StreamChecks:
         "_created",
         "_error_event",
         "_last_sequence",
+        "_numbered",
         "_opened",
         "_parts",
         "_resumed",
         "_terminals",
+        "_unnumbered",
     )
 
     def __init__(self) -> None:
         self._count = 0
         self._last_sequence: tuple[int, int] | None = None  # (sequence number, event index)
+        self._numbered = 0  # events with a sequence number
+        self._unnumbered: list[int] = []  # indices of the events without one
         self._parts: dict[tuple[Any, ...], list[str]] = {}
         self._opened: set[Any] = set()  # ids of the items announced, or with a part announced
         self._resumed: set[tuple[Any, ...]] = set()  # parts whose first delta came unannounced
@@ -121,6 +126,10 @@ class StreamChecks:
                 )
             )
         sequence = data.get("sequence_number")
+        if "sequence_number" in data:
+            self._numbered += 1
+        else:
+            self._unnumbered.append(index)
         if type(sequence) is int:
             last = self._last_sequence
             if last is not None and sequence <= last[0]:
@@ -228,6 +237,20 @@ class StreamChecks:
                         "the stream ended without a terminal event, and no failure was recorded",
                     ),
                 )
+            )
+        if self._numbered:
+            out.extend(
+                (
+                    index,
+                    Problem(
+                        ("sequence_number",),
+                        "sequence-number",
+                        f"a sequence number (the stream's other {self._numbered} events have one)",
+                        MISSING,
+                        "an event lacks the sequence number the other events of its stream have",
+                    ),
+                )
+                for index in self._unnumbered
             )
         first = terminals[0] if terminals else None
         created = self._created

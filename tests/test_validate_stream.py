@@ -68,6 +68,21 @@ def test_a_sequence_number_that_does_not_increase_is_found() -> None:
     assert "> 4 (event #4)" == report.findings[0].expected
 
 
+def test_one_event_without_a_sequence_number_in_a_numbered_stream_is_found() -> None:
+    """The default waiver covers streams with no sequence numbers, not one event lacking its."""
+    events = text()
+    del events[9]["sequence_number"]
+    expected = [("$.sequence_number", "sequence-number", 9, "response.output_text.delta")]
+    assert expected == found(validate(events))
+    unwaived = found(validate(events, allowlist=()))
+    assert expected == [f for f in unwaived if f[0] == "$.sequence_number"]
+    for event in events:
+        event.pop("sequence_number", None)
+    report = validate(events)
+    assert [] == found(report)
+    assert len(events) == dict(report.waivers)[DEFAULT_ALLOWLIST[0]]
+
+
 def test_text_deltas_that_do_not_add_up_to_the_done_text_are_found() -> None:
     """The output_text deltas of a part concatenate to its output_text.done text."""
     events = text()
