@@ -130,6 +130,8 @@ class StreamChecks:
             self._numbered += 1
         else:
             self._unnumbered.append(index)
+        if type(sequence) is float and sequence.is_integer():
+            sequence = int(sequence)  # an integer to JSON Schema, so to the schema: ordered too
         if type(sequence) is int:
             last = self._last_sequence
             if last is not None and sequence <= last[0]:
@@ -138,7 +140,7 @@ class StreamChecks:
                         ("sequence_number",),
                         "sequence-number",
                         f"> {last[0]} (event #{last[1]})",
-                        str(sequence),
+                        render(data["sequence_number"]),
                         "sequence numbers must strictly increase",
                     )
                 )

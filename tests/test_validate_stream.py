@@ -68,6 +68,18 @@ def test_a_sequence_number_that_does_not_increase_is_found() -> None:
     assert "> 4 (event #4)" == report.findings[0].expected
 
 
+def test_a_sequence_number_written_as_a_float_is_ordered_too() -> None:
+    """1.0 is an integer to JSON Schema, so the schema passes it and the order check uses it."""
+    events = text()
+    events[7]["sequence_number"] = 1.0
+    events[8]["sequence_number"] = 8.0
+    report = validate(events)
+    assert [("$.sequence_number", "sequence-number", 7, "response.output_text.delta")] == found(
+        report
+    )
+    assert ("> 6 (event #6)", "1.0") == (report.findings[0].expected, report.findings[0].found)
+
+
 def test_one_event_without_a_sequence_number_in_a_numbered_stream_is_found() -> None:
     """The default waiver covers streams with no sequence numbers, not one event lacking its."""
     events = text()
