@@ -18,11 +18,12 @@ What is checked:
   the sequence rules no schema can say (:mod:`harness._validate_stream`);
 - our own cassette files against ``schemas/cassette.json``.
 
-Chat Completions traffic is not the Responses API: such an interaction or stream is skipped, and
-the report says so in ``notes``. Real traffic departs from the spec in a few known ways; the
-:data:`DEFAULT_ALLOWLIST` waives those findings (each :class:`Waiver` with its reason), and the
-report counts what it waived. Reading files happens in :func:`_read` only; everything else works
-on values.
+Chat Completions traffic is not the Responses API: such an interaction or stream (one whose
+events are all chunks of Chat Completions) is skipped, and the report says so in ``notes``; a
+chunk among Responses events is a finding. Real traffic departs from the spec in a few known
+ways; the :data:`DEFAULT_ALLOWLIST` waives those findings (each :class:`Waiver` with its
+reason), and the report counts what it waived. Reading files happens in :func:`_read` only;
+everything else works on values.
 """
 
 from __future__ import annotations
@@ -627,12 +628,12 @@ class _Run:
                 decoded.append((None, _RECONNECT))
             else:
                 decoded.append((None, getattr(event, "data", event)))
-        if any(
-            isinstance(data, Mapping)
-            and "type" not in data
-            and data.get("object") == "chat.completion.chunk"
+        typed = [
+            data
             for _, data in decoded
-        ):
+            if isinstance(data, Mapping) and ("type" in data or "object" in data)
+        ]
+        if typed and all(_is_chat_chunk(data) for data in typed):
             self.note(
                 "a Chat Completions stream, not a Responses stream: not checked", file, interaction
             )
@@ -658,6 +659,16 @@ class _Run:
                 continue
             if not isinstance(data, Mapping):
                 problem = Problem((), "type", "an object", render(data), "an event is an object")
+                self.add(problem, "", file, interaction, index)
+                continue
+            if _is_chat_chunk(data):
+                problem = Problem(
+                    ("object",),
+                    "chat-chunk",
+                    "a Responses event",
+                    render(data["object"]),
+                    "a Chat Completions chunk in a Responses stream",
+                )
                 self.add(problem, "", file, interaction, index)
                 continue
             self.event_schema(index, data, file, interaction, numbered=index in numbered)
@@ -693,6 +704,15 @@ class _Run:
             if numbered and problem.rule == "required" and problem.path == ("sequence_number",):
                 continue
             self.add(problem, kind, file, interaction, index)
+
+
+def _is_chat_chunk(data: Any) -> bool:
+    """A Chat Completions stream chunk (which has an ``object``, not a ``type``)."""
+    return (
+        isinstance(data, Mapping)
+        and "type" not in data
+        and data.get("object") == "chat.completion.chunk"
+    )
 
 
 def _numbered(decoded: Sequence[tuple[str | None, Any]]) -> set[int]:

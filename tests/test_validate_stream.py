@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from harness import Reconnecting, ServerSentEvent, events_from_body, load_fixture
+from harness._sse import iter_sse_bytes
 from harness._validate import DEFAULT_ALLOWLIST, Report, validate
 from tests.conftest import CORPUS
 
@@ -215,3 +216,18 @@ def test_a_chat_completions_stream_is_noted_not_checked() -> None:
     report = validate(body)
     assert report.ok
     assert ["a Chat Completions stream, not a Responses stream: not checked"] == list(report.notes)
+
+
+def test_a_chat_completions_chunk_in_a_responses_stream_is_found() -> None:
+    """One stray chunk does not make a Responses stream Chat Completions: it is checked, and
+    the chunk is found."""
+    body = load_fixture(CORPUS / "sse" / "pydanticai__chat_completions_tool_call_deltas.sse")
+    (chunk, *_) = (event.data for event in iter_sse_bytes([body]) if event.data != "[DONE]")
+    events = text()
+    events[COMPLETED]["response"]["status"] = "in_progress"
+    report = validate([*events[:3], json.loads(chunk), *events[3:]])
+    assert [
+        ("$.object", "chat-chunk", 3, ""),
+        ("$.response.status", "terminal-status", COMPLETED + 1, "response.completed"),
+    ] == found(report)
+    assert [] == list(report.notes)
