@@ -12,6 +12,10 @@ A schema sees one event at a time; these rules are about the sequence:
   the part's item (``output_item.added``) nor the part (``content_part.added``,
   ``reasoning_summary_part.added``) was announced in this stream, its deltas need only be
   the end of the ``.done`` value;
+- in a stream that ends with ``response.completed``, every part with deltas is closed by its
+  ``.done`` event, and every delta names an item of the response (one that an
+  ``output_item`` event or the completed response carries); both are found at the part's
+  first delta. A failed, incomplete or cut stream may leave parts open: not checked there;
 - exactly one terminal event (``response.completed``, ``.failed`` or ``.incomplete``), unless
   the stream recorded a failure (the transport failed, the client closed early, or an ``error``
   event ended it), and no event after it: the first event after it is found, and so is each
@@ -87,7 +91,10 @@ class StreamChecks:
         "_after_terminal",
         "_count",
         "_created",
+        "_delta_items",
         "_error_event",
+        "_first_deltas",
+        "_items",
         "_last_sequence",
         "_numbered",
         "_opened",
@@ -105,6 +112,9 @@ class StreamChecks:
         self._parts: dict[tuple[Any, ...], list[str]] = {}
         self._opened: set[Any] = set()  # ids of the items announced, or with a part announced
         self._resumed: set[tuple[Any, ...]] = set()  # parts whose first delta came unannounced
+        self._first_deltas: dict[tuple[Any, ...], tuple[int, str]] = {}  # (index, which part)
+        self._delta_items: dict[Any, int] = {}  # item id -> index of its first delta
+        self._items: set[Any] = set()  # ids of the items of output_item events and the response
         self._created: tuple[int, Any] | None = None  # (event index, response id)
         self._terminals: list[tuple[int, str, Any]] = []  # (event index, type, response id)
         self._error_event = False
@@ -164,15 +174,20 @@ class StreamChecks:
         delta = _DELTAS.get(kind)
         if delta is not None:
             text = data.get("delta")
-            if isinstance(text, str):
+            if isinstance(text, str) and not self._terminals:
                 key = (delta[0], *(data.get(field) for field in delta[2]))
-                if key not in self._parts and data.get("item_id") not in self._opened:
-                    self._resumed.add(key)
+                if key not in self._parts:
+                    if data.get("item_id") not in self._opened:
+                        self._resumed.add(key)
+                    self._first_deltas[key] = (index, _part_name(data, delta[2]))
                 self._parts.setdefault(key, []).append(text)
-        elif kind == "response.output_item.added":
+                self._delta_items.setdefault(data.get("item_id"), index)
+        elif kind in ("response.output_item.added", "response.output_item.done"):
             item = data.get("item")
             if isinstance(item, Mapping) and "id" in item:
-                self._opened.add(item["id"])
+                self._items.add(item["id"])
+                if kind == "response.output_item.added":
+                    self._opened.add(item["id"])
         elif kind in _PART_ADDED:
             self._opened.add(data.get("item_id"))
         elif kind in _DONES:
@@ -180,6 +195,10 @@ class StreamChecks:
         elif kind in TERMINAL:
             self._terminals.append((index, kind, _response_id(data)))
             out.extend(_terminal_status(kind, data))
+            response = data.get("response")
+            output = response.get("output") if isinstance(response, Mapping) else None
+            if isinstance(output, list):
+                self._items.update(item.get("id") for item in output if isinstance(item, Mapping))
         elif kind == "response.created":
             if self._created is None:
                 self._created = (index, _response_id(data))
@@ -191,11 +210,12 @@ class StreamChecks:
         field, keys = _DONES[kind]
         part = (kind, *(data.get(key) for key in keys))
         pieces = self._parts.pop(part, None)
+        self._first_deltas.pop(part, None)
         value = data.get(field)
         if pieces is None or not isinstance(value, str):
             return []
         joined = "".join(pieces)
-        where = ", ".join(f"{key} {data.get(key)!r}" for key in keys if key in data)
+        where = _part_name(data, keys)
         if part in self._resumed:
             self._resumed.discard(part)
             if value.endswith(joined):
@@ -222,6 +242,41 @@ class StreamChecks:
                 + _first_difference(joined, value),
             )
         ]
+
+    def _left_open(self, completed: int) -> list[tuple[int | None, Problem]]:
+        """The parts a completed response left without their .done, and the deltas of items
+        it does not have (``completed`` is the index of response.completed)."""
+        out: list[tuple[int | None, Problem]] = []
+        for (done, *_), (index, where) in self._first_deltas.items():
+            out.append(
+                (
+                    index,
+                    Problem(
+                        (),
+                        "delta-done",
+                        f"a {done} for this part before response.completed (event #{completed})",
+                        "none",
+                        f"the deltas of {where} are never closed by a {done}, "
+                        "yet the response completed",
+                    ),
+                )
+            )
+        for item_id, index in self._delta_items.items():
+            if item_id is not None and item_id not in self._items:
+                out.append(
+                    (
+                        index,
+                        Problem(
+                            ("item_id",),
+                            "delta-item",
+                            "the id of an item of the response",
+                            render(item_id),
+                            "no output_item event and no item of the completed response has "
+                            "the id this delta names",
+                        ),
+                    )
+                )
+        return sorted(out, key=lambda pair: pair[0] or 0)
 
     def end(self, *, failure_recorded: bool = False) -> list[tuple[int | None, Problem]]:
         """The rules about the whole stream; ``None`` as the index means the stream itself."""
@@ -255,6 +310,8 @@ class StreamChecks:
                 for index in self._unnumbered
             )
         first = terminals[0] if terminals else None
+        if first is not None and first[1] == "response.completed":
+            out.extend(self._left_open(first[0]))
         created = self._created
         if (
             created is not None
@@ -275,6 +332,10 @@ class StreamChecks:
                 )
             )
         return out
+
+
+def _part_name(data: Mapping[str, Any], keys: tuple[str, ...]) -> str:
+    return ", ".join(f"{key} {data.get(key)!r}" for key in keys if key in data)
 
 
 def _terminal_status(kind: str, data: Mapping[str, Any]) -> list[Problem]:

@@ -133,6 +133,47 @@ def test_a_lost_first_delta_is_found_when_the_part_began_in_the_stream() -> None
     assert [("$.text", "delta-concat", TEXT_DONE - 1, "response.output_text.done")] == found(report)
 
 
+def renumbered(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for i, event in enumerate(events):
+        event["sequence_number"] = i
+    return events
+
+
+def test_a_part_left_open_by_a_completed_response_is_found_at_its_first_delta() -> None:
+    """A completed response closes every part it streamed deltas for with its .done event."""
+    events = text()
+    del events[TEXT_DONE]
+    report = validate(renumbered(events))
+    assert [("$", "delta-done", FIRST_DELTA, "response.output_text.delta")] == found(report)
+    assert "item_id 'msg_0fef0f8a6893787" in report.findings[0].message
+
+
+def test_a_part_left_open_by_an_incomplete_or_cut_stream_is_not_blamed() -> None:
+    """A response that did not complete may stop mid-part: no .done is missing."""
+    events = text()
+    del events[TEXT_DONE]
+    incomplete = renumbered(copy.deepcopy(events))
+    incomplete[-1]["type"] = "response.incomplete"
+    incomplete[-1]["response"]["status"] = "incomplete"
+    incomplete[-1]["response"]["incomplete_details"] = {"reason": "max_output_tokens"}
+    assert [] == found(validate(incomplete))
+    cut = Reconnecting(attempt=1, max_retries=5, delay=0.5, error="stream closed")
+    assert [] == found(validate([*events[:TEXT_DONE], cut, *text()]))
+
+
+def test_a_delta_for_an_item_the_response_does_not_have_is_found() -> None:
+    """In a completed stream, every delta names an item of an output_item event or the response."""
+    events = text()
+    ghost = {"item_id": "msg_ghost", "output_index": 1, "content_index": 0, "logprobs": []}
+    stray = [
+        {**ghost, "type": "response.output_text.delta", "delta": "Boo"},
+        {**ghost, "type": "response.output_text.done", "text": "Boo"},
+    ]
+    report = validate(renumbered([*events[:COMPLETED], *stray, events[COMPLETED]]))
+    assert [("$.item_id", "delta-item", COMPLETED, "response.output_text.delta")] == found(report)
+    assert '"msg_ghost"' == report.findings[0].found
+
+
 def test_a_stream_without_a_terminal_event_is_found() -> None:
     """A stream that just stops, with no failure recorded, lacks its terminal event."""
     report = validate(text()[:COMPLETED])
