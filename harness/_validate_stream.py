@@ -28,6 +28,7 @@ Feed events in order with :meth:`StreamChecks.event`, then call :meth:`StreamChe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -109,12 +110,12 @@ class StreamChecks:
         self._last_sequence: tuple[int, int] | None = None  # (sequence number, event index)
         self._numbered = 0  # events with a sequence number
         self._unnumbered: list[int] = []  # indices of the events without one
-        self._parts: dict[tuple[Any, ...], list[str]] = {}
-        self._opened: set[Any] = set()  # ids of the items announced, or with a part announced
-        self._resumed: set[tuple[Any, ...]] = set()  # parts whose first delta came unannounced
-        self._first_deltas: dict[tuple[Any, ...], tuple[int, str]] = {}  # (index, which part)
-        self._delta_items: dict[Any, int] = {}  # item id -> index of its first delta
-        self._items: set[Any] = set()  # ids of the items of output_item events and the response
+        self._parts: dict[tuple[str, ...], list[str]] = {}
+        self._opened: set[str] = set()  # keys of the ids of the items announced, or with a part
+        self._resumed: set[tuple[str, ...]] = set()  # parts whose first delta came unannounced
+        self._first_deltas: dict[tuple[str, ...], tuple[int, str]] = {}  # (index, which part)
+        self._delta_items: dict[str, tuple[int, Any]] = {}  # id key -> (first delta, item id)
+        self._items: set[str] = set()  # keys of the ids of output_item events' and the response's
         self._created: tuple[int, Any] | None = None  # (event index, response id)
         self._terminals: list[tuple[int, str, Any]] = []  # (event index, type, response id)
         self._error_event = False
@@ -175,21 +176,23 @@ class StreamChecks:
         if delta is not None:
             text = data.get("delta")
             if isinstance(text, str) and not self._terminals:
-                key = (delta[0], *(data.get(field) for field in delta[2]))
+                key = (delta[0], *(_key(data.get(field)) for field in delta[2]))
                 if key not in self._parts:
-                    if data.get("item_id") not in self._opened:
+                    if _key(data.get("item_id")) not in self._opened:
                         self._resumed.add(key)
                     self._first_deltas[key] = (index, _part_name(data, delta[2]))
                 self._parts.setdefault(key, []).append(text)
-                self._delta_items.setdefault(data.get("item_id"), index)
+                if data.get("item_id") is not None:
+                    item_id = data["item_id"]
+                    self._delta_items.setdefault(_key(item_id), (index, item_id))
         elif kind in ("response.output_item.added", "response.output_item.done"):
             item = data.get("item")
             if isinstance(item, Mapping) and "id" in item:
-                self._items.add(item["id"])
+                self._items.add(_key(item["id"]))
                 if kind == "response.output_item.added":
-                    self._opened.add(item["id"])
+                    self._opened.add(_key(item["id"]))
         elif kind in _PART_ADDED:
-            self._opened.add(data.get("item_id"))
+            self._opened.add(_key(data.get("item_id")))
         elif kind in _DONES:
             out.extend(self._done(kind, data))
         elif kind in TERMINAL:
@@ -198,7 +201,9 @@ class StreamChecks:
             response = data.get("response")
             output = response.get("output") if isinstance(response, Mapping) else None
             if isinstance(output, list):
-                self._items.update(item.get("id") for item in output if isinstance(item, Mapping))
+                self._items.update(
+                    _key(item.get("id")) for item in output if isinstance(item, Mapping)
+                )
         elif kind == "response.created":
             if self._created is None:
                 self._created = (index, _response_id(data))
@@ -208,7 +213,7 @@ class StreamChecks:
 
     def _done(self, kind: str, data: Mapping[str, Any]) -> list[Problem]:
         field, keys = _DONES[kind]
-        part = (kind, *(data.get(key) for key in keys))
+        part = (kind, *(_key(data.get(key)) for key in keys))
         pieces = self._parts.pop(part, None)
         self._first_deltas.pop(part, None)
         value = data.get(field)
@@ -261,8 +266,8 @@ class StreamChecks:
                     ),
                 )
             )
-        for item_id, index in self._delta_items.items():
-            if item_id is not None and item_id not in self._items:
+        for key, (index, item_id) in self._delta_items.items():
+            if key not in self._items:
                 out.append(
                     (
                         index,
@@ -332,6 +337,11 @@ class StreamChecks:
                 )
             )
         return out
+
+
+def _key(value: Any) -> str:
+    """A value of an event (an id, an index) as a key: a stream may send anything, a list too."""
+    return json.dumps(value, sort_keys=True, default=repr)
 
 
 def _part_name(data: Mapping[str, Any], keys: tuple[str, ...]) -> str:

@@ -174,6 +174,18 @@ def test_a_delta_for_an_item_the_response_does_not_have_is_found() -> None:
     assert '"msg_ghost"' == report.findings[0].found
 
 
+def test_ids_of_any_json_type_are_findings_not_a_crash() -> None:
+    """An item_id or item id that is an object or a list is a schema finding, and the sequence
+    rules still run."""
+    events = text()
+    events[2]["item"]["id"] = ["msg"]
+    for event in events[3:COMPLETED]:
+        if "item_id" in event:
+            event["item_id"] = {"id": "msg"}
+    rules = {(path, rule) for path, rule, _, _ in found(validate(events))}
+    assert {("$.item.id", "type"), ("$.item_id", "type"), ("$.item_id", "delta-item")} == rules
+
+
 def test_a_stream_without_a_terminal_event_is_found() -> None:
     """A stream that just stops, with no failure recorded, lacks its terminal event."""
     report = validate(text()[:COMPLETED])
