@@ -185,6 +185,53 @@ def test_the_client_payload_validates_clean() -> None:
             {"text": {"format": {"type": "json_schema", "schema": {"type": "object"}}}},
             ("$.text.format.name", "required", None, None),
         ),
+        ({"tools": [{"type": "web_searchh"}]}, ("$.tools[0].type", "enum", None, None)),
+        (
+            {"tools": [{"type": "mcp", "server_url": "https://mcp.example"}]},
+            ("$.tools[0].server_label", "required", None, None),
+        ),
+        (
+            {"tools": [{"type": "file_search"}]},
+            ("$.tools[0].vector_store_ids", "required", None, None),
+        ),
+        (
+            {"tools": [{"type": "code_interpreter"}]},
+            ("$.tools[0].container", "required", None, None),
+        ),
+        (
+            {
+                "tools": [
+                    {
+                        "type": "custom",
+                        "name": "sql",
+                        "format": {"type": "grammar", "syntax": "lark"},
+                    }
+                ]
+            },
+            ("$.tools[0].format.definition", "required", None, None),
+        ),
+        ({"tool_choice": {"type": "nonsense"}}, ("$.tool_choice.type", "enum", None, '"nonsense"')),
+        (
+            {"input": [{"type": "function_cal", "call_id": "c", "name": "n", "arguments": "{}"}]},
+            ("$.input[0].type", "enum", None, '"function_cal"'),
+        ),
+        (
+            {"input": [{"role": "user", "content": [{"type": "input_image", "detail": "ultra"}]}]},
+            ("$.input[0].content[0].detail", "enum", None, '"ultra"'),
+        ),
+        (
+            {
+                "input": [
+                    {
+                        "type": "function_call_output",
+                        "call_id": "c",
+                        "output": "x",
+                        "status": "done",
+                    }
+                ]
+            },
+            ("$.input[0].status", "enum", None, '"done"'),
+        ),
     ],
     ids=lambda value: "-".join(value) if isinstance(value, dict) else None,
 )
@@ -199,6 +246,71 @@ def test_a_planted_payload_error_is_found_at_its_path(
     assert wanted in (None, finding.expected)
     assert found in (None, finding.found)
     assert "request" == finding.subject
+
+
+HOSTED_TOOLS = [
+    {"type": "web_search", "filters": {"allowed_domains": ["example.com"]}},
+    {"type": "web_search_preview", "search_context_size": "medium"},
+    {"type": "file_search", "vector_store_ids": ["vs_1"], "max_num_results": 5},
+    {"type": "code_interpreter", "container": {"type": "auto", "file_ids": ["file_1"]}},
+    {"type": "code_interpreter", "container": "cntr_123"},
+    {"type": "image_generation", "quality": "high", "partial_images": 2},
+    {"type": "mcp", "server_label": "deepwiki", "server_url": "https://mcp.deepwiki.com/mcp"},
+    {
+        "type": "custom",
+        "name": "sql",
+        "format": {"type": "grammar", "syntax": "lark", "definition": "start: A"},
+    },
+    {"type": "custom", "name": "free", "format": {"type": "text"}},
+    {
+        "type": "computer_use_preview",
+        "display_width": 1024,
+        "display_height": 768,
+        "environment": "browser",
+    },
+    {"type": "local_shell"},
+    {"type": "shell"},
+    {"type": "apply_patch"},
+]
+"""Tool definitions the openai SDK sends (captured from it), one of each kind."""
+
+
+def test_hosted_tools_tool_choices_and_input_items_the_sdk_sends_validate_clean() -> None:
+    """Every tool kind, a tool_choice naming each, and each input item kind pass the schema."""
+    base = ModelClient("o4-mini", api_key="sk-test").payload(PROMPT)
+    for tool in HOSTED_TOOLS:
+        choice = (
+            {"type": tool["type"], "name": tool["name"]}
+            if tool["type"] == "custom"
+            else {"type": "mcp", "server_label": "deepwiki"}
+            if tool["type"] == "mcp"
+            else {"type": tool["type"]}
+        )
+        payload = {**base, "tools": [tool], "tool_choice": choice}
+        assert [] == [str(f) for f in validate(payload).findings]
+    items = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "input_image", "image_url": "https://x/y.png", "detail": "original"}
+            ],
+        },
+        {
+            "type": "function_call_output",
+            "call_id": "call_1",
+            "output": "42",
+            "status": "completed",
+        },
+        {
+            "type": "computer_call_output",
+            "call_id": "call_4",
+            "output": {"type": "computer_screenshot"},
+        },
+        {"type": "mcp_approval_response", "approval_request_id": "mr_1", "approve": True},
+        {"type": "local_shell_call_output", "id": "lsh_1", "output": "a"},
+        {"type": "item_reference", "id": "msg_0"},
+    ]
+    assert [] == [str(f) for f in validate({**base, "input": items}).findings]
 
 
 def test_an_unknown_top_level_key_is_a_probable_typo() -> None:
