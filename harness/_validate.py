@@ -12,8 +12,8 @@ What is checked:
 - payloads (every request body of a cassette sent with ``POST /responses``; the bodies sent to
   its sub-resources, such as ``/responses/input_tokens``, are not checked) against
   ``schemas/request.json``; an unknown top-level key is reported with the closest known key as
-  the probable typo; a function tool's ``parameters`` must be a valid JSON Schema, and with
-  ``strict`` true follow the strict-mode rules (:mod:`harness._validate_strict`);
+  the probable typo; a function tool's ``parameters`` must be a valid JSON Schema the API
+  takes, and with ``strict`` true follow the strict-mode rules (:mod:`harness._validate_strict`);
 - each stream event against the schema of its ``type`` (:mod:`harness._validate_schema`), then
   the sequence rules no schema can say (:mod:`harness._validate_stream`);
 - our own cassette files against ``schemas/cassette.json``.
@@ -59,7 +59,7 @@ from harness._validate_schema import (
     validator,
 )
 from harness._validate_stream import StreamChecks
-from harness._validate_strict import strict_problems
+from harness._validate_strict import parameters_problems, strict_problems
 
 __all__ = [
     "DEFAULT_ALLOWLIST",
@@ -375,7 +375,10 @@ def _tool_problems(tool: Mapping[str, Any], prefix: tuple[str | int, ...]) -> li
     if tool.get("type") != "function" or not isinstance(parameters, dict):
         return []
     canonical = json.dumps(parameters, sort_keys=True)
-    found = _schema_problems(canonical, tool.get("strict") is True)
+    found = [
+        *parameters_problems(parameters, str(tool.get("name", ""))),
+        *_schema_problems(canonical, tool.get("strict") is True),
+    ]
     return [p._replace(path=(*prefix, "parameters", *p.path)) for p in found]
 
 

@@ -18,6 +18,11 @@ rules, as the structured-outputs guide documents them
 
 The same rules hold for a ``json_schema`` text format with ``strict`` true. Paths are relative to
 the schema checked.
+
+Two rules hold for every function's parameters, strict or not (:func:`parameters_problems`): the
+API refuses a root object schema without ``properties`` and an array schema without ``items``
+(400 ``invalid_function_parameters``, "Invalid schema for function 'f': In context=(), object
+schema missing properties.").
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ __all__ = [
     "MAX_PROPERTIES",
     "MAX_STRING_LENGTH",
     "UNSUPPORTED",
+    "parameters_problems",
     "strict_problems",
 ]
 
@@ -108,6 +114,60 @@ class _Totals:
     properties: int = 0
     enum_values: int = 0
     characters: int = 0
+
+
+def parameters_problems(root: Any, function: str) -> list[Problem]:
+    """The schemas the API refuses in the parameters of any function tool ``function``: a root
+    object without ``properties`` (``{}`` for none) and an array without ``items``."""
+    if not isinstance(root, dict):
+        return []
+    out: list[Problem] = []
+    if _has_type(root, "object") and "properties" not in root:
+        out.append(_refused(function, (), "properties", "object schema missing properties"))
+    stack: list[tuple[Path, Any]] = [((), root)]
+    while stack:
+        path, node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        if _has_type(node, "array") and "items" not in node and "prefixItems" not in node:
+            out.append(_refused(function, path, "items", "array schema missing items"))
+        stack.extend(reversed(list(_subschemas(node, path))))
+    return out
+
+
+def _has_type(node: dict[str, Any], name: str) -> bool:
+    kind = node.get("type")
+    return kind == name or (isinstance(kind, list) and name in kind)
+
+
+def _refused(function: str, path: Path, keyword: str, says: str) -> Problem:
+    context = tuple(str(part) for part in path)
+    return Problem(
+        path,
+        "function-parameters",
+        f'"{keyword}"' + (" ({} for none)" if keyword == "properties" else ""),
+        MISSING,
+        f'the API refuses this schema with 400: "Invalid schema for function {function!r}: '
+        f'In context={context!r}, {says}."',
+    )
+
+
+def _subschemas(node: dict[str, Any], path: Path) -> Iterator[tuple[Path, Any]]:
+    """Every subschema of ``node`` (through any keyword), with its path."""
+    for keyword in ("properties", "$defs", "definitions", "patternProperties"):
+        children = node.get(keyword)
+        if isinstance(children, dict):
+            for name, child in children.items():
+                yield (*path, keyword, name), child
+    for keyword in ("items", "additionalProperties", "not", "if", "then", "else", "contains"):
+        child = node.get(keyword)
+        if isinstance(child, dict):
+            yield (*path, keyword), child
+    for keyword in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        branches = node.get(keyword)
+        if isinstance(branches, list):
+            for i, child in enumerate(branches):
+                yield (*path, keyword, i), child
 
 
 def strict_problems(root: Any) -> list[Problem]:

@@ -251,6 +251,28 @@ def test_the_rules_apply_only_when_strict_is_true() -> None:
     assert 3 == len(validate(tool(loose)).findings)
 
 
+@pytest.mark.parametrize("strict", [True, False])
+def test_schemas_the_api_refuses_for_any_function_are_found(strict: bool) -> None:
+    """A root object without properties and an array without items are refused with 400,
+    strict or not; the finding quotes the API's error."""
+    no_properties = {"type": "object", "additionalProperties": False, "required": []}
+    report = validate(tool(no_properties, strict=strict))
+    assert [("$.parameters", "function-parameters")] == found(report)
+    assert (
+        "the API refuses this schema with 400: \"Invalid schema for function 'get_weather': "
+        'In context=(), object schema missing properties."'
+    ) == report.findings[0].message
+    no_items = obj(
+        tags={"type": ["array", "null"]}, more={"type": "array", "items": {"type": "string"}}
+    )
+    report = validate(tool(no_items, strict=strict))
+    assert [("$.parameters.properties.tags", "function-parameters")] == found(report)
+    assert "In context=('properties', 'tags'), array schema missing items." in (
+        report.findings[0].message
+    )
+    assert [] == found(validate(tool({**no_properties, "properties": {}}, strict=strict)))
+
+
 @pytest.mark.parametrize(
     ("name", "ok"),
     [
