@@ -6,6 +6,7 @@ rules, as the structured-outputs guide documents them
 (https://platform.openai.com/docs/guides/structured-outputs#supported-schemas):
 
 - the root is an object schema, not ``anyOf``;
+- every schema has a ``type`` (or is an ``anyOf`` or a ``$ref``);
 - every object (nested ones, ``$defs``, ``anyOf`` branches and array items included) has
   ``"additionalProperties": false`` and lists every property in ``required`` (an optional
   field is written as a union with ``null``);
@@ -76,6 +77,9 @@ UNSUPPORTED = (
 )
 """Keywords strict mode refuses: the composition keywords the guide names, and the object and
 array constraints it lists as unsupported."""
+
+_TYPED_BY = ("type", "anyOf", "$ref", "enum", "const")
+"""Keywords that give a strict-mode schema its type (an enum or a const is left to the API)."""
 
 Path = tuple[str | int, ...]
 
@@ -260,6 +264,16 @@ def _node_problems(
                 render(node[keyword], 60),
                 f"strict mode refuses the {keyword} keyword",
             )
+    if not any(keyword in node for keyword in _TYPED_BY):
+        context = tuple(str(part) for part in path)
+        yield Problem(
+            path,
+            "strict-type",
+            'a "type" (or anyOf, $ref)',
+            MISSING,
+            "strict mode needs a type on every schema; the API refuses one without with 400: "
+            f"\"In context={context!r}, schema must have a 'type' key.\"",
+        )
     ref = node.get("$ref")
     if isinstance(ref, str) and _resolve(root, ref) is None:
         yield Problem(

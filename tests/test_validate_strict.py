@@ -251,6 +251,20 @@ def test_the_rules_apply_only_when_strict_is_true() -> None:
     assert 3 == len(validate(tool(loose)).findings)
 
 
+def test_every_schema_needs_a_type_in_strict_mode() -> None:
+    """A schema without a type (nor anyOf, $ref, enum, const) is found where it is."""
+    schema = obj(a={}, b={"type": "array", "items": {"description": "any"}}, c={"enum": ["x"]})
+    report = validate(tool(schema))
+    assert [
+        ("$.parameters.properties.a", "strict-type"),
+        ("$.parameters.properties.b.items", "strict-type"),
+    ] == found(report)
+    assert "In context=('properties', 'b', 'items'), schema must have a 'type' key." in (
+        report.findings[1].message
+    )
+    assert [] == found(validate(tool(schema, strict=False)))
+
+
 @pytest.mark.parametrize("strict", [True, False])
 def test_schemas_the_api_refuses_for_any_function_are_found(strict: bool) -> None:
     """A root object without properties and an array without items are refused with 400,
