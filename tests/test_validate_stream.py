@@ -284,3 +284,11 @@ def test_a_chat_completions_chunk_in_a_responses_stream_is_found() -> None:
         ("$.response.status", "terminal-status", COMPLETED + 1, "response.completed"),
     ] == found(report)
     assert [] == list(report.notes)
+
+
+def test_a_stream_of_no_events_has_no_terminal_event() -> None:
+    """An empty fixture, one of comments only, or only "[DONE]": the client would end it with
+    "stream closed before response.completed", so it is a finding, not a clean file."""
+    for body in (b"", b": hello\n: world\n\n", b"data: [DONE]\n\n"):
+        rules = [finding.rule for finding in validate(body).findings]
+        assert ["terminal-event"] == rules, body
