@@ -153,20 +153,27 @@ def _align_by_type(
     j1: int,
     j2: int,
 ) -> list[Pair]:
-    pairs: list[Pair] = []
-    types = SequenceMatcher(
-        None,
-        [_type_key(e) for e in old[i1:i2]],
-        [_type_key(e) for e in new[j1:j2]],
-        autojunk=False,
-    )
+    a = [_type_key(e) for e in old[i1:i2]]
+    b = [_type_key(e) for e in new[j1:j2]]
+    # The runs of equal types at both ends pair up as they are: SequenceMatcher over
+    # thousands of equal keys (two streams of text deltas) takes quadratic time.
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    pairs: list[Pair] = [(i1 + k, j1 + k) for k in range(head)]
+    types = SequenceMatcher(None, a[head : len(a) - tail], b[head : len(b) - tail], autojunk=False)
     for tag, a1, a2, b1, b2 in types.get_opcodes():
-        olds, news = range(i1 + a1, i1 + a2), range(j1 + b1, j1 + b2)
+        olds = range(i1 + head + a1, i1 + head + a2)
+        news = range(j1 + head + b1, j1 + head + b2)
         if tag == "equal" or (tag == "replace" and len(olds) == len(news)):
             pairs.extend(zip(olds, news, strict=True))
         else:
             pairs.extend((i, None) for i in olds)
             pairs.extend((None, j) for j in news)
+    pairs.extend((i2 - tail + k, j2 - tail + k) for k in range(tail))
     return pairs
 
 

@@ -65,6 +65,19 @@ def test_an_inserted_event_is_one_added_change() -> None:
     assert [EventChange(3, "$", None, normalize(turn("a", "b", "X"))[3], "added")] == changes
 
 
+def test_long_runs_of_one_event_type_are_compared_event_by_event() -> None:
+    """Two streams of thousands of text deltas with different text (aligned by type in linear
+    time at both ends): each delta is one change, and an event of another type inserted in
+    the middle is one addition, with nothing after it shifted."""
+    old = turn(*(f"a{n}" for n in range(3000)))
+    new = turn(*(f"b{n}" for n in range(3000)))
+    changes = diff(old, new)
+    assert 3000 == len(changes)
+    assert all(change.kind == "changed" and change.path == "$.delta" for change in changes)
+    inserted = [*old[:1500], {"type": "response.in_progress"}, *old[1500:]]
+    assert ["added"] == [change.kind for change in diff_events(normalize(old), normalize(inserted))]
+
+
 def test_a_removed_event_is_one_removed_change() -> None:
     """One delta less is one removed event, at its index in the old sequence."""
     old = turn("a", "b", "c", "d")
