@@ -519,7 +519,13 @@ class _Run:
             cassette = Cassette.loads(data, name)
         except CassetteError as exc:
             self.add(
-                Problem((), "cassette", "a loadable cassette", "an error", exc.message),
+                Problem(
+                    (),
+                    "cassette",
+                    "a loadable cassette",
+                    "an error",
+                    exc.message if exc.line is None else f"line {exc.line}: {exc.message}",
+                ),
                 "cassette",
                 name,
                 exc.interaction_index,

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import click
 import httpx
@@ -323,7 +324,9 @@ def replay(path: Path, as_json: bool, timing: str, chunking: str, model: str) ->
         with ModelClient(
             model, api_key="sk-harness-replay", transport=transport, sleep=sleep, **retries
         ) as client:
-            while transport.unused():
+            if not cassette.interactions:
+                fail(f"{path}: no interactions to replay", 2)
+            while sendable := [i for i in transport.unused() if _sent_by_client(cassette, i)]:
                 try:
                     for event in client.stream(Prompt()):
                         show(event)
@@ -331,6 +334,26 @@ def replay(path: Path, as_json: bool, timing: str, chunking: str, model: str) ->
                     fail(f"the session asked for more than was recorded: {exc}")
                 except HarnessError as exc:
                     fail(f"{path}: the session ended in an error: {exc}")
+                if transport.unused() == sendable:  # nothing was taken: would loop for ever
+                    break
+            if left := transport.unused():
+                requests = ", ".join(
+                    f"#{i} {cassette.interactions[i].request.method} "
+                    f"{urlsplit(cassette.interactions[i].request.uri).path}"
+                    for i in left
+                )
+                click.echo(
+                    f"note: not replayed, as the client never sends them: {requests}", err=True
+                )
+
+
+def _sent_by_client(cassette: Cassette, index: int) -> bool:
+    """Whether the client asks for interaction ``index``: a POST to .../responses (a resume
+    with GET .../responses/ID?starting_after=N is another client's request)."""
+    request = cassette.interactions[index].request
+    return request.method.upper() == "POST" and urlsplit(request.uri).path.rstrip("/").endswith(
+        "/responses"
+    )
 
 
 def _sleep(seconds: float) -> None:
@@ -668,7 +691,12 @@ def validate_command(paths: tuple[Path, ...], as_json: bool) -> None:
         notes = [note for report in reports for note in report.notes]
         unusable = [f for f in findings if f.rule in _UNUSABLE]
         if as_json:
-            click.echo(Report(tuple(findings), waived, tuple(notes)).to_json(), nl=False)
+            used: dict[Any, int] = {}
+            for report in reports:
+                for waiver, count in report.waivers:
+                    used[waiver] = used.get(waiver, 0) + count
+            whole = Report(tuple(findings), waived, tuple(notes), tuple(used.items()))
+            click.echo(whole.to_json(), nl=False)
         else:
             for finding in findings:
                 if finding.rule not in _UNUSABLE:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness import Cassette
+from tests.conftest import CORPUS
 from tests.test_cli import VCRPY, one_line_error, run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,3 +138,27 @@ def test_import_never_replaces_something_that_is_not_a_file(tmp_path: Path) -> N
     os.mkfifo(fifo)
     one_line_error(run("import", VCRPY, "-o", fifo), 2, str(fifo), "not a regular file")
     assert fifo.is_fifo()
+
+
+def test_replay_plays_what_the_client_sends_and_names_what_it_leaves(tmp_path: Path) -> None:
+    """A cassette that resumed a stream with GET ...?starting_after=N (another client's
+    request) replays its POST turn, then says which interaction was not replayed, exit 0."""
+    resumed = CORPUS / "cassettes" / "pydanticai__responses_background_resume_starting_after.yaml"
+    result = run("replay", resumed)
+    assert 0 == result.exit_code, result.output
+    assert "note: not replayed, as the client never sends them: #1 GET /v1/responses/" in (
+        result.output
+    )
+    empty = tmp_path / "empty.yaml"
+    Cassette(()).save(empty)
+    one_line_error(run("replay", empty), 2, "empty.yaml", "no interactions to replay")
+
+
+def test_validate_keeps_the_line_and_lists_the_waivers_it_counts(tmp_path: Path) -> None:
+    """A refused cassette's finding names its line; --json lists every waiver it counted."""
+    path = tmp_path / "edited.yaml"
+    path.write_bytes(sealed(DEMO.read_bytes(), b'"code": 200', b'"code": 1000'))
+    assert ":" in run("validate", path).output.split("line ", 1)[1][:8]
+    old = CORPUS / "sse" / "codex__CODEX_RS_SSE_FIXTURE_format_cli_responses_fixture.sse"
+    report, _ = json.JSONDecoder().raw_decode(run("validate", "--json", old).output)
+    assert report["waived"] == sum(waiver["count"] for waiver in report["waivers"]) > 0
