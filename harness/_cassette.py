@@ -513,7 +513,8 @@ def _emit_response(out: list[str], interaction: Interaction, redactor: Redactor)
     for chunk in interaction.chunks:
         total += chunk.size
         boundaries.append(total)
-    body, moved = redactor.body(response.body, boundaries)
+    cut_short = interaction.outcome is not Outcome.COMPLETE
+    body, moved = redactor.body(response.body, boundaries, cut_short=cut_short)
     out.append("    body:\n")
     _emit_body(out, "string", body, 6)
     outcome: dict[str, Any] = {"kind": interaction.outcome.value, "bytes": len(body)}

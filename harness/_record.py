@@ -361,7 +361,9 @@ class _Recorder:
         for number, interaction in enumerate(streamed, start=1):
             assert interaction.response is not None
             suffix = "" if number == 1 else f"-{number}"
-            body, _ = redactor.body(interaction.response.body)
+            body, _ = redactor.body(
+                interaction.response.body, cut_short=interaction.outcome is not Outcome.COMPLETE
+            )
             target = self.fixtures / f"{self.fixture_name}{suffix}.sse"
             write_atomic(target, body, secrets=redactor.secrets)
 

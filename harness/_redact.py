@@ -72,38 +72,24 @@ DEFAULT_DROP_HEADERS = (
 # Response headers that hold a URL, whose query is redacted like the request's.
 _URL_HEADERS = frozenset({"location", "content-location", "link", "refresh"})
 
-_TOKEN_PARAMS = frozenset(
-    {
-        "key",
-        "auth",
-        "sig",
-        "code",
-        "jwt",
-        "pass",
-        "pwd",
-    }
+# A query parameter is a credential when one of the segments of its name (split at "-", "_",
+# "." and camelCase humps) is one of these: X-Amz-Security-Token, X-Goog-Signature,
+# accessToken, client-secret, session_token. Whole segments, so that author, max_tokens,
+# tokenizer or sort_key are not.
+_TOKEN_SEGMENTS = frozenset(
+    {"token", "secret", "signature", "sig", "password", "passwd", "pwd", "credential", "jwt"}
 )
-# A query parameter whose name (lower-cased, without "-" and "_") contains one of these is a
-# credential: api_key, X-Amz-Security-Token, X-Goog-Signature, accessToken, client-secret...
-_TOKEN_PARTS = (
-    "token",
-    "secret",
-    "signature",
-    "password",
-    "passwd",
-    "apikey",
-    "credential",
-    "session",
-    "auth",
+# ... or when its whole name, without separators, is one of these.
+_TOKEN_NAMES = frozenset(
+    {"key", "apikey", "auth", "accesskey", "secretkey", "privatekey", "subscriptionkey", "code"}
 )
+_SEGMENT = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 
 
 def _token_param(name: str) -> bool:
-    flat = name.lower().replace("-", "").replace("_", "")
-    return (
-        flat in _TOKEN_PARAMS
-        or any(part in flat for part in _TOKEN_PARTS)
-        or (flat.endswith("key") and flat != "idempotencykey")
+    segments = [segment.lower() for segment in _SEGMENT.findall(name)]
+    return "".join(segments) in _TOKEN_NAMES or any(
+        segment in _TOKEN_SEGMENTS for segment in segments
     )
 
 
@@ -112,10 +98,12 @@ def _token_param(name: str) -> bool:
 MIN_SECRET_LENGTH = 8
 
 # Key-shaped tokens: an OpenAI-style key (``sk-``, ``sk-proj-``..., the dash possibly written as
-# a JSON or URL escape) that is not the tail of a longer word ("task-list-item" is not a key),
+# a JSON or URL escape) that is not the tail of a longer word ("task-list-item" is not a key;
+# one right after an escape such as \n or %20 is),
 # and a bearer credential: a token with a digit in it ("bearer authentication" is prose).
 _KEY_SHAPED = re.compile(
-    rb"(?<![A-Za-z0-9_\-])sk(?:-|\\u002[dD]|%2[dD])[A-Za-z0-9_\-]{16,}"
+    rb"(?:(?<![A-Za-z0-9_\-])|(?<=\\[nrtbf])|(?<=%[0-9A-Fa-f]{2})|(?<=\\u[0-9A-Fa-f]{4}))"
+    rb"sk(?:-|\\u002[dD]|%2[dD])[A-Za-z0-9_\-]{16,}"
     rb"|(?<![A-Za-z0-9])(?i:bearer)\s+(?!<redacted>)(?=[A-Za-z0-9._~+/=\-]*[0-9])"
     rb"[A-Za-z0-9._~+/=\-]{8,}"
 )
@@ -291,9 +279,19 @@ class Redactor:
                     out.append((name, REDACTED))
             elif not self._dropped(name):
                 if name in _URL_HEADERS:
-                    value = self.url(value)
+                    value = self._header_url(name, value)
                 out.append((self.text(raw_name).lower(), self.text(value)))
         return out
+
+    def _header_url(self, name: str, value: str) -> str:
+        """A URL-bearing header with its URLs redacted, its own syntax kept: ``Link`` holds
+        ``<URL>; rel=...`` items, ``Refresh`` ``5; url=URL``."""
+        if name == "link":
+            return re.sub(r"<([^>]*)>", lambda m: f"<{self.url(m[1])}>", value)
+        if name == "refresh":
+            head, sep, url = value.partition("url=")
+            return head + sep + self.url(url) if sep else value
+        return self.url(value)
 
     def url(self, url: str) -> str:
         """The URL with userinfo, token-like query values and known secrets redacted."""
@@ -329,11 +327,15 @@ class Redactor:
             return value
         return self.body(value.encode())[0].decode("utf-8", "surrogateescape")
 
-    def body(self, data: bytes, boundaries: Sequence[int] = ()) -> tuple[bytes, list[int]]:
+    def body(
+        self, data: bytes, boundaries: Sequence[int] = (), *, cut_short: bool = False
+    ) -> tuple[bytes, list[int]]:
         """``data`` with every known secret replaced, and chunk ``boundaries`` (byte offsets into
         ``data``) moved to where they fall in the result. A boundary inside a secret moves to
-        the end of its replacement, so no chunk ever holds part of a secret."""
-        spans = self._spans(data)
+        the end of its replacement, so no chunk ever holds part of a secret. With ``cut_short``
+        (a body that ended before it was complete), a secret's first part at the very end is
+        replaced too: the stream broke inside it."""
+        spans = _secret_spans(data, self.secrets, tail=cut_short)
         if not spans:
             return data, list(boundaries)
         pieces, start = [], 0
@@ -354,11 +356,6 @@ class Redactor:
                 shift += len(_REDACTED_BYTES) - (end - begin)
             moved.append(boundary + shift)
         return b"".join(pieces), moved
-
-    def _spans(self, data: bytes) -> list[tuple[int, int]]:
-        """Non-overlapping (start, end) spans of known secrets in ``data``, left to right; a
-        body ending in the first part of a secret (cut off inside it) has that part too."""
-        return _secret_spans(data, self.secrets, tail=True)
 
 
 KEY_SHAPED_TEXT = re.compile(_KEY_SHAPED.pattern.decode())

@@ -239,8 +239,64 @@ def test_overlapping_secrets_and_a_body_cut_inside_a_secret() -> None:
     redactor = Redactor(secrets={first, second})
     out, _ = redactor.body(f"x{first}cccc3333y".encode())
     assert b"x<redacted>y" == out
-    cut, _ = redactor.body(f"data: {first[:-5]}".encode())
+    cut, _ = redactor.body(f"data: {first[:-5]}".encode(), cut_short=True)
     assert b"data: <redacted>" == cut
+
+
+def test_only_a_body_cut_short_loses_a_secret_s_first_part() -> None:
+    """A complete body, a header or a message that happens to end like the start of a secret
+    ("Project keys start with sk-proj-") is left as it is."""
+    redactor = Redactor(secrets={f"sk-proj-{secrets.token_hex(16)}"})
+    text = b"Project keys start with sk-proj-"
+    assert text == redactor.body(text)[0]
+    assert "100% sk-proj-" == redactor.text("100% sk-proj-")
+    assert b"Project keys start with <redacted>" == redactor.body(text, cut_short=True)[0]
+
+
+@pytest.mark.parametrize("before", [b"\\n", b"\\t", b"%20", b"%3D", b"\\u00e9", b" "])
+def test_a_key_right_after_an_escape_is_key_shaped(before: bytes) -> None:
+    """A model repeating a key after a line break writes "\\nsk-...": still a key."""
+    key = f"sk-proj-{secrets.token_hex(12)}".encode()
+    assert ["key-shaped token"] == [finding.kind for finding in scan(b'"a' + before + key)]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "author",
+        "authority",
+        "max_tokens",
+        "max_output_tokens",
+        "tokenizer",
+        "sessions",
+        "monkey",
+        "sort_key",
+        "primary_key",
+    ],
+)
+def test_ordinary_parameters_are_kept(name: str) -> None:
+    """Only whole name segments make a credential: these are data, and stay."""
+    redactor = Redactor(secrets=set())
+    assert f"https://h/v?{name}=Shakespeare1234" == redactor.url(
+        f"https://h/v?{name}=Shakespeare1234"
+    )
+    assert set() == redactor.secrets
+
+
+def test_link_and_refresh_headers_keep_their_syntax() -> None:
+    """Only the URLs inside Link and Refresh are redacted; their brackets and parameters stay."""
+    redactor = Redactor(secrets=set())
+    headers = redactor.headers(
+        [
+            ("Link", '<https://h/items?page_token=abcdef123456>; rel="next"'),
+            ("Refresh", "5; url=https://h/next?access_token=abcdef123456"),
+        ]
+    )
+    assert [
+        ("link", '<https://h/items?page_token=<redacted>>; rel="next"'),
+        ("refresh", "5; url=https://h/next?access_token=<redacted>"),
+    ] == headers
+    assert {"abcdef123456"} == redactor.secrets
 
 
 def test_a_key_split_across_deltas_is_masked_in_collapsed_snapshots(key: str) -> None:
