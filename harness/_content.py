@@ -73,6 +73,23 @@ class _Library:
         return bytes(self._flush()) if self._flush is not None else b""
 
 
+class _Zstd:
+    """zstd, frame after frame: a body may hold several (as httpx's own decoder allows)."""
+
+    def __init__(self, zstandard: Any) -> None:
+        self._zstandard = zstandard
+        self._object = zstandard.ZstdDecompressor().decompressobj()
+
+    def decode(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            if self._object.eof:  # the last frame ended: this is the next one
+                self._object = self._zstandard.ZstdDecompressor().decompressobj()
+            out.append(self._object.decompress(data))
+            data = self._object.unused_data if self._object.eof else b""
+        return b"".join(out)
+
+
 def _module(*names: str) -> Any:
     for name in names:
         try:
@@ -98,7 +115,7 @@ def _decoder(encoding: str) -> _Decoder:
         zstandard = _module("zstandard")
         if zstandard is None:
             raise UndecodableBody("zstd-encoded, and zstandard is not installed")
-        return _Library(zstandard.ZstdDecompressor().decompressobj().decompress)
+        return _Library(_Zstd(zstandard).decode)
     raise UndecodableBody(f"unknown content-encoding {encoding!r}")
 
 

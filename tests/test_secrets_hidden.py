@@ -19,8 +19,10 @@ import zlib
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+import brotli
 import httpx
 import pytest
+import zstandard
 
 from harness import (
     Cassette,
@@ -88,19 +90,31 @@ def record(server: ScriptedServer, folder: Path, **request: object) -> Recording
     return transport
 
 
-@pytest.mark.parametrize("coding", ["gzip", "deflate"])
+def packed(coding: str, data: bytes) -> bytes:
+    if coding == "gzip":
+        return gzip.compress(data)
+    if coding == "deflate":
+        return zlib.compress(data)
+    if coding == "br":
+        return bytes(brotli.compress(data))
+    half = len(data) // 2  # zstd in two frames, as a server may send it
+    compressor = zstandard.ZstdCompressor()
+    return bytes(compressor.compress(data[:half]) + compressor.compress(data[half:]))
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "zstd"])
 def test_compressed_bodies_are_recorded_decoded_then_redacted(
     coding: str, key: str, server: ScriptedServer, tmp_path: Path
 ) -> None:
     """A gzip or deflate stream (and a gzip request body) is kept as the client read it: the
     key inside is redacted, the fixture is plain SSE, and the replay gives the same events."""
     plain = sse_with(key)
-    packed = gzip.compress(plain) if coding == "gzip" else zlib.compress(plain)
-    half = len(packed) // 2
+    body = packed(coding, plain)
+    half = len(body) // 2
     server.add(
         ScriptedResponse(
             headers=(("content-type", "text/event-stream"), ("content-encoding", coding)),
-            chunks=(Chunk(packed[:half]), Chunk(packed[half:])),
+            chunks=(Chunk(body[:half]), Chunk(body[half:])),
         )
     )
     request = gzip.compress(json.dumps({"input": f"my key is {key}", "stream": True}).encode())
@@ -120,14 +134,19 @@ def test_compressed_bodies_are_recorded_decoded_then_redacted(
         assert interaction.response.body == client.post("http://x/v1/responses").content
 
 
+@pytest.mark.parametrize(
+    ("coding", "body"),
+    [("gzip", b"\x1f\x8b not really gzip"), ("br", b"\xffnot brotli"), ("compress", b"LZW")],
+)
 def test_a_body_harness_cannot_decode_is_not_recorded(
-    key: str, server: ScriptedServer, tmp_path: Path
+    coding: str, body: bytes, key: str, server: ScriptedServer, tmp_path: Path
 ) -> None:
-    """br without a brotli package cannot be checked for secrets: nothing is written."""
+    """A corrupt body, or one in a coding harness has no decoder for, cannot be checked for
+    secrets: nothing is written."""
     server.add(
         ScriptedResponse(
-            headers=(("content-type", "text/event-stream"), ("content-encoding", "br")),
-            chunks=(Chunk(b"\x0b\x02\x80not really brotli"),),
+            headers=(("content-type", "text/event-stream"), ("content-encoding", coding)),
+            chunks=(Chunk(body),),
         )
     )
     with pytest.raises(CassetteError, match="cannot be checked for secrets") as caught:
