@@ -245,7 +245,6 @@ class _Recorder:
         self._tapes: list[_Tape] = []
         self._lock = threading.Lock()
         self._saved = False
-        self._previous: tuple[Interaction, ...] = ()
         if self.mode is RecordMode.NONE:
             raise ConfigurationError(
                 "record mode 'none' never records; replay the cassette instead, or choose "
@@ -259,7 +258,7 @@ class _Recorder:
                 path=self.path,
             )
         if self.mode is RecordMode.NEW_EPISODES and exists:
-            self._previous = Cassette.load(self.path).interactions
+            Cassette.load(self.path)  # refused now if it cannot be read, not after the session
 
     def redactor(self) -> Redactor:
         secrets = self._secrets
@@ -334,7 +333,12 @@ class _Recorder:
         if not recorded:
             return None
         redactor = self.redactor()
-        cassette = Cassette(self._previous + recorded, self.path)
+        # new_episodes appends to what the cassette holds when it is written (not when this
+        # transport was made): another recorder of the same file may have written since.
+        previous: tuple[Interaction, ...] = ()
+        if self.mode is RecordMode.NEW_EPISODES and self.path.exists():
+            previous = Cassette.load(self.path).interactions
+        cassette = Cassette(previous + recorded, self.path)
         data = cassette.dumps(redactor)  # learns every header secret before any fixture
         # The cassette first: if it is refused (a secret left), no fixture is left beside it.
         write_atomic(self.path, data, secrets=redactor.secrets)

@@ -26,6 +26,7 @@ virtual clock in replay so retries and idle timeouts play out at once), ``harnes
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -44,14 +45,33 @@ except ImportError:  # pragma: no cover - the asyncio fixtures are simply not th
     _ASYNCIO = False
 
 from harness._client import AsyncModelClient, ModelClient
-from harness._exceptions import CassetteError
+from harness._exceptions import CassetteError, ConfigurationError
 from harness._record import AsyncRecordingTransport, RecordingTransport, RecordMode
-from harness._replay import AsyncReplayTransport, NoMatchError, ReplayTransport, VirtualClock
+from harness._replay import (
+    AsyncReplayTransport,
+    Chunking,
+    NoMatchError,
+    ReplayTransport,
+    VirtualClock,
+    parse_timing,
+)
 
 __all__ = ["pytest_addoption", "pytest_configure", "pytest_load_initial_conftests"]
 
 _UNUSED = pytest.StashKey[list[str]]()
 _REPLAY_KEY = "sk-harness-replay-0000"
+# Cassettes this process recorded in this session: a second recorder of one of them (another
+# test sharing it, or the other client of the same test) appends instead of replacing it.
+_RECORDED = pytest.StashKey[set[Path]]()
+_MARKER_OPTIONS = frozenset({"cassette", "match_ignore", "chunking", "timing", "model"})
+# The longest cassette file name made from a test id (bytes); longer ones are cut and hashed.
+_LONGEST_NAME = 150
+
+
+def _mode(config: pytest.Config) -> RecordMode:
+    """--record-mode; pytest-recording's "rewrite" (delete and record again) is our "all"."""
+    value = config.getoption("record_mode", "none") or "none"
+    return RecordMode.ALL if value == "rewrite" else RecordMode.parse(value)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -107,9 +127,9 @@ def pytest_load_initial_conftests(
             action="store",
             dest="record_mode",
             default="none",
-            choices=[mode.value for mode in RecordMode],
+            choices=[*(mode.value for mode in RecordMode), "rewrite"],
             help="cassette mode (vcrpy's names): none (default, replay only), once, "
-            "new_episodes, all",
+            "new_episodes, all (rewrite, pytest-recording's name for it, works too)",
         )
 
 
@@ -127,7 +147,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.import_plugin("harness._snapshot")
     if hasattr(config.hook, "pytest_testnodedown"):  # pytest-xdist is loaded
         config.pluginmanager.register(_XdistController(), "harness-xdist")
-    mode = RecordMode.parse(config.getoption("record_mode", "none") or "none")
+    config.stash[_RECORDED] = set()
+    try:
+        mode = _mode(config)
+        parse_timing(config.getoption("harness_timing"))
+        Chunking.parse(config.getoption("harness_chunking") or "recorded")
+    except ConfigurationError as exc:
+        raise pytest.UsageError(f"harness: {exc}") from None
     ci = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
     if mode is not RecordMode.NONE and ci and not config.getoption("harness_force_record"):
         raise pytest.UsageError(
@@ -146,29 +172,55 @@ class _Settings:
     timing: str
     model: str | None
     validate: str
+    recorded: set[Path]  # the cassettes this session recorded (see _RECORDED)
 
 
 def _settings(request: pytest.FixtureRequest) -> _Settings:
     marker = request.node.get_closest_marker("harness")
     args: tuple[Any, ...] = marker.args if marker else ()
     kwargs: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    unknown = sorted(set(kwargs) - _MARKER_OPTIONS)
+    if unknown or len(args) > 1:
+        raise ConfigurationError(
+            f"@pytest.mark.harness takes one cassette and {', '.join(sorted(_MARKER_OPTIONS))}"
+            f"; got {len(args)} positional argument(s)"
+            + (f" and {', '.join(unknown)}" if unknown else "")
+        )
     module = Path(str(request.node.path))
     name = args[0] if args else kwargs.get("cassette")
-    test_name = request.node.name.replace("/", "_").replace("[", "-").replace("]", "")
     if name is None:
-        path = module.parent / "cassettes" / module.stem / f"{test_name}.yaml"
+        path = module.parent / "cassettes" / module.stem / f"{_file_name(request)}.yaml"
     else:
         path = Path(name) if Path(name).is_absolute() else module.parent / "cassettes" / name
     config = request.config
     return _Settings(
         path=path,
-        mode=RecordMode.parse(config.getoption("record_mode", "none") or "none"),
+        mode=_mode(config),
         match_ignore=tuple(kwargs.get("match_ignore", ())),
         chunking=kwargs.get("chunking") or config.getoption("harness_chunking") or "recorded",
         timing=str(kwargs.get("timing") or config.getoption("harness_timing")),
         model=kwargs.get("model"),
         validate=str(config.getoption("harness_validate")),
+        recorded=config.stash[_RECORDED],
     )
+
+
+def _file_name(request: pytest.FixtureRequest) -> str:
+    """The cassette file name for this test: its name (``Class.test`` in a class, as
+    pytest-recording names them), ``[id]`` as ``-id``. A name that had to change to be a file
+    name ("/" in an id) or to fit (a long id) gets a hash of the whole, so that two tests never
+    share a file by accident."""
+    whole: str = request.node.name
+    if request.cls is not None:
+        whole = f"{request.cls.__name__}.{whole}"
+    name = whole.replace("[", "-").replace("]", "")
+    tag = hashlib.sha1(whole.encode()).hexdigest()[:10]
+    if "/" in name or "\\" in name or "\0" in name:
+        name = name.replace("/", "_").replace("\\", "_").replace("\0", "_") + f"-{tag}"
+    if len(name.encode()) > _LONGEST_NAME:
+        cut = name.encode()[: _LONGEST_NAME - 11].decode("utf-8", "ignore")
+        name = f"{cut}-{tag}"
+    return name
 
 
 def _missing(path: Path) -> CassetteError:
@@ -282,9 +334,10 @@ def _transports(
             http_class(), settings.path, mode=settings.mode, validate=settings.validate
         )
         return episodes_class(replay, record), replay
-    record = record_class(
-        http_class(), settings.path, mode=RecordMode.ALL, validate=settings.validate
-    )
+    recorded = settings.recorded
+    mode = RecordMode.NEW_EPISODES if settings.path in recorded else RecordMode.ALL
+    recorded.add(settings.path)
+    record = record_class(http_class(), settings.path, mode=mode, validate=settings.validate)
     return record, None
 
 
@@ -326,7 +379,7 @@ def model_client(
 ) -> Iterator[ModelClient]:
     """A ``ModelClient`` wired to this test's cassette."""
     settings = _settings(request)
-    replaying = not isinstance(harness_transport, RecordingTransport)
+    replaying = isinstance(harness_transport, ReplayTransport)  # new_episodes goes live
     options = _client_options(replaying, harness_clock)
     if replaying:
         options["sleep"] = harness_clock.sleep
@@ -367,7 +420,7 @@ if _ASYNCIO:  # the asyncio fixtures need pytest-asyncio
     ) -> AsyncIterator[AsyncModelClient]:
         """An ``AsyncModelClient`` wired to this test's cassette."""
         settings = _settings(request)
-        replaying = not isinstance(harness_async_transport, AsyncRecordingTransport)
+        replaying = isinstance(harness_async_transport, AsyncReplayTransport)
         options = _client_options(replaying, harness_clock)
         if replaying:
             options["sleep"] = harness_clock.asleep

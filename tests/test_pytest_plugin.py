@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from harness import ModelClient, Prompt, RecordingTransport
+from harness import Cassette, ModelClient, Prompt, RecordingTransport
 from harness._server import Chunk, ScriptedResponse, ScriptedServer
 from tests.conftest import CORPUS
 
@@ -153,3 +154,116 @@ def test_replay_under_xdist(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         ["*2 workers*", "*harness: unused recorded interactions*", "*test_turn3*test_turn.yaml: #1"]
     )
+
+
+NAMED_TESTS = """
+import pytest
+from harness import Completed, Prompt
+
+class TestA:
+    def test_same(self, model_client):
+        assert isinstance(list(model_client.stream(Prompt.text("class A")))[-1], Completed)
+
+def test_same(model_client):
+    assert isinstance(list(model_client.stream(Prompt.text("module")))[-1], Completed)
+
+@pytest.mark.parametrize("case", ["a/b", "a_b", "x" * 300])
+def test_param(model_client, case):
+    assert isinstance(list(model_client.stream(Prompt.text(case)))[-1], Completed)
+"""
+
+
+def test_every_test_records_its_own_cassette_and_replays_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test in a class, a test of the same name outside it, ids that differ only by "/" and
+    "_", and a 300-character id each get their own file (the class in its name, a hash where
+    the id had to change), so each replays its own turn."""
+    pytester.makepyfile(test_named=NAMED_TESTS)
+    with ScriptedServer([sse_response() for _ in range(5)]) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        pytester.runpytest("--record-mode=once").assert_outcomes(passed=5)
+    names = sorted(p.name for p in (pytester.path / "cassettes" / "test_named").iterdir())
+    assert 5 == len(names)
+    assert "TestA.test_same.yaml" in names
+    assert "test_same.yaml" in names
+    assert all(len(name.encode()) <= 160 for name in names)
+    monkeypatch.delenv("OPENAI_API_KEY")
+    pytester.runpytest().assert_outcomes(passed=5)
+
+
+SHARED_TESTS = """
+import pytest
+from harness import Completed, Prompt
+
+@pytest.mark.harness("shared.yaml")
+def test_one(model_client):
+    assert isinstance(list(model_client.stream(Prompt.text("one")))[-1], Completed)
+
+@pytest.mark.harness("shared.yaml")
+def test_two(model_client, async_model_client):
+    assert isinstance(list(model_client.stream(Prompt.text("two")))[-1], Completed)
+
+@pytest.mark.harness("shared.yaml")
+async def test_three(model_client, async_model_client):
+    assert isinstance(list(model_client.stream(Prompt.text("sync side")))[-1], Completed)
+    events = [event async for event in async_model_client.stream(Prompt.text("async side"))]
+    assert isinstance(events[-1], Completed)
+"""
+
+
+@pytest.mark.parametrize("mode", ["all", "rewrite"])
+def test_a_cassette_shared_by_tests_and_clients_keeps_every_turn(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """Tests sharing one cassette, and a test using both clients, record every turn (the
+    second recorder of a file in a session appends), and all replay. pytest-recording's
+    "rewrite" is our "all"."""
+    pytester.makepyfile(test_shared=SHARED_TESTS)
+    with ScriptedServer([sse_response() for _ in range(4)]) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        pytester.runpytest("-p", "no:randomly", f"--record-mode={mode}").assert_outcomes(passed=3)
+    assert 4 == len(Cassette.load(pytester.path / "cassettes" / "shared.yaml").interactions)
+    monkeypatch.delenv("OPENAI_API_KEY")
+    pytester.runpytest().assert_outcomes(passed=3)
+
+
+def test_new_episodes_goes_live_with_the_live_clock_and_key(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request new_episodes sends to the server waits out its Retry-After for real, with
+    the real key: it is not a replay."""
+    pytester.makepyfile(test_turn=REPLAY_TEST.format(prompt="new prompt"))
+    record_cassette(pytester.path / "cassettes" / "test_turn" / "test_turn.yaml", "hi")
+    busy = ScriptedResponse.json(429, {"error": {"message": "slow"}}, headers={"retry-after": "1"})
+    with ScriptedServer([busy, sse_response()]) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-live-0123456789")
+        started = time.monotonic()
+        pytester.runpytest("--record-mode=new_episodes").assert_outcomes(passed=1)
+        assert 1.0 <= time.monotonic() - started
+        assert ["Bearer sk-live-0123456789"] * 2 == [
+            {name.lower(): value for name, value in request.headers}["authorization"]
+            for request in server.requests
+        ]
+
+
+def test_bad_options_and_marker_arguments_are_usage_errors(pytester: pytest.Pytester) -> None:
+    """A bad --harness-timing or --harness-chunking stops the session at once; a misspelled
+    marker argument fails its test, naming the arguments the marker takes."""
+    pytester.makepyfile(
+        test_typo="""
+import pytest
+
+@pytest.mark.harness(cassete="typo.yaml")
+def test_typo(model_client):
+    pass
+"""
+    )
+    for option in ("--harness-timing=bogus", "--harness-chunking=lines"):
+        assert pytest.ExitCode.USAGE_ERROR == pytester.runpytest(option).ret
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*@pytest.mark.harness takes one cassette and*cassete*"])
