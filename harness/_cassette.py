@@ -130,8 +130,9 @@ class RecordedRequest:
     body: bytes = b""
 
     def json(self) -> Any:
-        """The body parsed as JSON (``ValueError`` if it is not)."""
-        return json.loads(self.body)
+        """The body parsed as JSON (``ValueError`` if it is not; NaN and Infinity, which
+        Python's json accepts, are not JSON and no API reads them)."""
+        return json.loads(self.body, parse_constant=_reject)
 
 
 @dataclass(frozen=True, slots=True)

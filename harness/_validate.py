@@ -435,6 +435,11 @@ def _yaml_safe(value: Any) -> Any:
     return value
 
 
+def _not_json(name: str) -> Any:
+    """NaN and Infinity: Python's json reads them, JSON has no such values."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
 class _Run:
     """One validation: the findings so far, the waivers, and how secrets are masked."""
 
@@ -501,7 +506,7 @@ class _Run:
             self.body(data, name, None, failure_recorded=False)
         elif kind == "json":
             try:
-                value = json.loads(data)
+                value = json.loads(data, parse_constant=_not_json)
             except ValueError as exc:
                 self.add(Problem((), "json", "JSON", "not JSON", str(exc)), "", name)
                 return

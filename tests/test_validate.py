@@ -645,3 +645,14 @@ def test_enforce_warns_raises_or_stays_silent_by_mode() -> None:
         enforce(validate({"stream": True}), "fail")
     with pytest.raises(ValueError, match="'loud'"):
         enforce(bad, "loud")
+
+
+def test_nan_in_a_payload_is_not_json(tmp_path: Path) -> None:
+    """Python's json reads NaN and Infinity; JSON (and the API) does not: a finding, in a
+    payload file and in a recorded request."""
+    path = tmp_path / "payload.json"
+    path.write_text('{"model": "gpt-5", "input": "hi", "temperature": NaN}')
+    assert ["json"] == [finding.rule for finding in validate(path).findings]
+    request = RecordedRequest("POST", "https://h/v1/responses", (), b'{"temperature": Infinity}')
+    with pytest.raises(ValueError, match="Infinity"):
+        request.json()
