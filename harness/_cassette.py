@@ -68,7 +68,7 @@ from urllib.parse import urlsplit
 
 from harness._content import UndecodableBody, decoded, encodings, without_encoding
 from harness._exceptions import CassetteError
-from harness._files import write_atomic
+from harness._files import read_regular, write_atomic
 from harness._redact import Redactor
 
 __all__ = [
@@ -362,7 +362,7 @@ class Cassette:
     def rehash(path: str | Path) -> None:
         """Recompute the checksum of a cassette edited on purpose (after checking it parses)."""
         target = Path(path)
-        data = target.read_bytes()
+        data = read_regular(target)
         body = data[: data.rfind(_CHECKSUM.encode())] if _CHECKSUM.encode() in data else data
         if not body.endswith(b"\n"):
             body += b"\n"
@@ -377,7 +377,7 @@ class Cassette:
         """Read a cassette: ours (checked whole) or vcrpy's (bodies as one chunk each)."""
         target = Path(path)
         try:
-            data = target.read_bytes()
+            data = read_regular(target)
         except OSError as exc:
             raise CassetteError(f"cannot read: {exc.strerror or exc}", path=target) from exc
         return cls.loads(data, target)

@@ -23,6 +23,7 @@ from typing import Any, TypeAlias
 from harness._cassette import Cassette
 from harness._events import ResponseEvent
 from harness._exceptions import CassetteError
+from harness._files import read_regular
 from harness._fixture import load_fixture
 from harness._jsonpath import Change, differences
 from harness._normalize import (
@@ -245,7 +246,7 @@ def _load(source: EventSource) -> tuple[Events, bool]:
 
 def _load_file(path: Path) -> tuple[Events, bool]:
     try:
-        data = path.read_bytes()
+        data = read_regular(path)
     except OSError as exc:
         raise CassetteError(
             f"cannot read: {exc.strerror or exc}. Give a cassette, a snapshot file or an SSE body.",

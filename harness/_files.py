@@ -12,7 +12,16 @@ from pathlib import Path
 from harness._exceptions import SecretLeakError
 from harness._redact import scan
 
-__all__ = ["write_atomic"]
+__all__ = ["read_regular", "write_atomic"]
+
+
+def read_regular(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of ``path``, which must be a regular file: reading a FIFO would wait for a
+    writer for ever, a device could be endless. ``OSError`` naming the path otherwise."""
+    target = Path(path)
+    if target.exists() and not target.is_file():
+        raise OSError(errno.EINVAL, "not a regular file", os.fspath(target))
+    return target.read_bytes()
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes, *, secrets: Iterable[str]) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from harness._exceptions import FixtureError
+from harness._files import read_regular
 
 __all__ = ["FixtureTransport", "load_fixture"]
 
@@ -34,7 +35,7 @@ def _ends_with_blank_line(raw: bytes) -> bool:
 def load_fixture(path: str | Path, *, codex_form: bool | None = None) -> bytes:
     """The SSE body a fixture file stands for; ``codex_form=None`` tells the form by content."""
     try:
-        raw = Path(path).read_bytes()
+        raw = read_regular(path)
     except OSError as exc:
         raise FixtureError(
             f"cannot read SSE fixture {path}: {exc.strerror or exc}", path=str(path)

@@ -46,6 +46,7 @@ from jsonschema import Draft202012Validator
 from harness._cassette import Cassette, Interaction, Outcome
 from harness._events import Reconnecting
 from harness._exceptions import CassetteError, FixtureError, HarnessError
+from harness._files import read_regular
 from harness._fixture import load_fixture
 from harness._jsonpath import format_path
 from harness._redact import _KEY_SHAPED, REDACTED, Redactor, default_secrets
@@ -341,7 +342,7 @@ def _read(path: Path) -> Iterator[tuple[Path, str, bytes | Exception]]:
     for file in files:
         kind = {".sse": "sse", ".json": "json"}.get(file.suffix, "cassette")
         try:
-            data = load_fixture(file) if kind == "sse" else file.read_bytes()
+            data = load_fixture(file) if kind == "sse" else read_regular(file)
         except (OSError, FixtureError) as exc:
             yield file, kind, exc
             continue

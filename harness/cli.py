@@ -39,6 +39,7 @@ from harness._events import (
     ResponseEvent,
 )
 from harness._exceptions import CassetteError, ConfigurationError, FixtureError, HarnessError
+from harness._files import read_regular
 from harness._models import FunctionCall, Message, Prompt, ResponseItem, UnknownItem
 from harness._record import RecordingTransport, RecordMode
 from harness._redact import Redactor, scan
@@ -503,7 +504,7 @@ def scan_command(paths: tuple[Path, ...], secrets: tuple[str, ...]) -> None:
         found = 0
         files = list(_files(paths))
         for file in files:
-            for finding in scan(file.read_bytes(), known):
+            for finding in scan(read_regular(file), known):
                 click.echo(
                     f"{file}:{finding.line}:{finding.column}: {finding.kind} {finding.excerpt!r}"
                 )
@@ -537,7 +538,7 @@ def import_command(path: Path, output: Path | None) -> None:
       harness import cassettes/format-1.yaml -o cassettes/format-1.yaml
     """
     with errors(path):
-        data = path.read_bytes()
+        data = read_regular(path)
         current = b'harness: {"format": %d,' % FORMAT
         if data.startswith(b"# harness cassette") and current in data[:1000]:
             fail(f"{path}: already a harness cassette (format {FORMAT})", 2)

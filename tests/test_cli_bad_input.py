@@ -162,3 +162,12 @@ def test_validate_keeps_the_line_and_lists_the_waivers_it_counts(tmp_path: Path)
     old = CORPUS / "sse" / "codex__CODEX_RS_SSE_FIXTURE_format_cli_responses_fixture.sse"
     report, _ = json.JSONDecoder().raw_decode(run("validate", "--json", old).output)
     assert report["waived"] == sum(waiver["count"] for waiver in report["waivers"]) > 0
+
+
+@pytest.mark.parametrize("command", ["inspect", "validate", "scan", "replay", "diff"])
+def test_a_fifo_is_refused_not_waited_on(command: str, tmp_path: Path) -> None:
+    """Reading a FIFO would wait for a writer for ever: every command refuses it at once."""
+    fifo = tmp_path / "pipe.sse"
+    os.mkfifo(fifo)
+    args = [fifo, fifo] if command == "diff" else [fifo]
+    one_line_error(run(command, *args), 2, "pipe.sse", "not a regular file")
