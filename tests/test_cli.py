@@ -3,6 +3,7 @@ proxy as real subprocesses."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -412,7 +413,11 @@ def test_proxy_records_what_passes_through(server: ScriptedServer, tmp_path: Pat
     [interaction] = Cassette.load(path).interactions
     assert SSE == interaction.response.body  # type: ignore[union-attr]
     assert b"sk-proxy-0123456789abcdef" not in path.read_bytes()
-    assert [len(e) for e in EVENTS] == [chunk.size for chunk in interaction.chunks]
+    # Chunk by chunk: every recorded chunk ends where the server ended a write (two writes
+    # 2 ms apart may reach the proxy as one read on a busy machine: TCP may join them).
+    written = set(itertools.accumulate(len(e) for e in EVENTS))
+    recorded = list(itertools.accumulate(chunk.size for chunk in interaction.chunks))
+    assert set(recorded) <= written
     # ... and `harness serve` plays it back to the same bytes, chunk by chunk.
     with harness_process("serve", "--port", "0", str(path)) as url:
         received = []
@@ -422,7 +427,7 @@ def test_proxy_records_what_passes_through(server: ScriptedServer, tmp_path: Pat
         ):
             received.extend(answer.iter_raw())
     assert SSE == b"".join(received), b"".join(received)[:400]
-    assert len(EVENTS) == len(received)
+    assert set(itertools.accumulate(len(piece) for piece in received)) <= set(recorded)
 
 
 def test_proxy_with_a_bad_upstream_is_one_line(tmp_path: Path) -> None:
