@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import errno
 import sys
 import threading
 import time
@@ -38,9 +39,9 @@ from harness._cassette import (
     decoded_interaction,
 )
 from harness._content import UndecodableBody
-from harness._exceptions import CassetteError, ConfigurationError
+from harness._exceptions import CassetteError, ConfigurationError, SecretLeakError
 from harness._files import write_atomic
-from harness._redact import DEFAULT_DROP_HEADERS, DEFAULT_REDACT_HEADERS, Redactor
+from harness._redact import DEFAULT_DROP_HEADERS, DEFAULT_REDACT_HEADERS, Redactor, scan
 
 __all__ = ["AsyncRecordingTransport", "RecordMode", "RecordingTransport"]
 
@@ -340,10 +341,18 @@ class _Recorder:
             previous = Cassette.load(self.path).interactions
         cassette = Cassette(previous + recorded, self.path)
         data = cassette.dumps(redactor)  # learns every header secret before any fixture
-        # The cassette first: if it is refused (a secret left), no fixture is left beside it.
+        fixtures = self._fixtures(recorded, redactor) if self.fixtures is not None else []
+        # Every file is checked before the first is written, so that a set is written whole:
+        # a secret left anywhere, or a target that cannot be replaced, stops them all.
+        for target, body in [(self.path, data), *fixtures]:
+            findings = scan(body, redactor.secrets)
+            if findings:
+                raise SecretLeakError(target, findings)
+            if target.exists() and not target.is_file():
+                raise OSError(errno.EEXIST, "exists and is not a regular file", str(target))
         write_atomic(self.path, data, secrets=redactor.secrets)
-        if self.fixtures is not None:
-            self._write_fixtures(recorded, redactor)
+        for target, body in fixtures:
+            write_atomic(target, body, secrets=redactor.secrets)
         if self.validate != "off":
             from harness._validate import enforce, validate  # jsonschema loads only when asked
 
@@ -352,7 +361,10 @@ class _Recorder:
             )
         return self.path
 
-    def _write_fixtures(self, recorded: Sequence[Interaction], redactor: Redactor) -> None:
+    def _fixtures(
+        self, recorded: Sequence[Interaction], redactor: Redactor
+    ) -> list[tuple[Path, bytes]]:
+        """Each streamed interaction's redacted body and the fixture file it goes to."""
         assert self.fixtures is not None
         streamed = [
             interaction
@@ -362,14 +374,15 @@ class _Recorder:
             .lower()
             .startswith("text/event-stream")  # media types are case-insensitive (RFC 9110)
         ]
+        out = []
         for number, interaction in enumerate(streamed, start=1):
             assert interaction.response is not None
             suffix = "" if number == 1 else f"-{number}"
             body, _ = redactor.body(
                 interaction.response.body, cut_short=interaction.outcome is not Outcome.COMPLETE
             )
-            target = self.fixtures / f"{self.fixture_name}{suffix}.sse"
-            write_atomic(target, body, secrets=redactor.secrets)
+            out.append((self.fixtures / f"{self.fixture_name}{suffix}.sse", body))
+        return out
 
 
 W = TypeVar("W")

@@ -290,6 +290,25 @@ def test_a_fixture_is_written_whatever_the_case_of_the_media_type(
     assert SSE == (tmp_path / "fx" / "c.sse").read_bytes()
 
 
+def test_the_cassette_and_its_fixtures_are_written_as_a_set_or_not_at_all(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    """A second fixture that cannot be written (its name is taken by a folder) stops the
+    cassette and the first fixture too: no partial set is left."""
+    server.add(events_response(), events_response())
+    (tmp_path / "fx" / "turn-2.sse").mkdir(parents=True)
+    transport = RecordingTransport(
+        httpx.HTTPTransport(), tmp_path / "c.yaml", fixtures=tmp_path / "fx", fixture_name="turn"
+    )
+    with httpx.Client(transport=transport) as client:
+        for _ in range(2):
+            client.post(f"{server.base_url}/responses")
+        with pytest.raises(OSError, match=r"turn-2\.sse"):
+            transport.close()
+    assert not (tmp_path / "c.yaml").exists()
+    assert ["turn-2.sse"] == [p.name for p in (tmp_path / "fx").iterdir()]
+
+
 def test_record_modes(server: ScriptedServer, tmp_path: Path) -> None:
     """all replaces, new_episodes appends, once refuses an existing cassette, none never records."""
     path = tmp_path / "c.yaml"
