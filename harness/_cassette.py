@@ -1210,8 +1210,13 @@ def _vcrpy_interaction(entry: dict[str, Any]) -> Interaction:
     code, reason = (
         (status["code"], status.get("message") or "")
         if isinstance(status, dict)
-        else (int(status), "")
+        else (
+            status,
+            "",
+        )
     )
+    if type(code) is not int and not (isinstance(code, str) and code.isdigit()):
+        raise ValueError(f"status {code!r} is not a whole number")
     return Interaction(
         RecordedRequest(
             str(request["method"]),

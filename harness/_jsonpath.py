@@ -114,6 +114,11 @@ def differences(old: Any, new: Any) -> list[Change]:
     return list(_walk(old, new, []))
 
 
+def _nan(value: Any) -> bool:
+    """NaN (which Python's json reads) is not equal to itself; as data it is the same value."""
+    return isinstance(value, float) and value != value
+
+
 def _walk(old: Any, new: Any, path: list[str | int]) -> Iterator[Change]:
     if isinstance(old, dict) and isinstance(new, dict):
         for key in old:
@@ -132,5 +137,7 @@ def _walk(old: Any, new: Any, path: list[str | int]) -> Iterator[Change]:
                 yield Change(format_path([*path, i]), None, new[i], "added")
             else:
                 yield from _walk(old[i], new[i], [*path, i])
-    elif old != new or isinstance(old, bool) != isinstance(new, bool):  # true == 1 in Python
+    elif (old != new and not (_nan(old) and _nan(new))) or (
+        isinstance(old, bool) != isinstance(new, bool)  # true == 1 in Python
+    ):
         yield Change(format_path(path), old, new, "changed")

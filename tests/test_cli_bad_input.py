@@ -171,3 +171,19 @@ def test_a_fifo_is_refused_not_waited_on(command: str, tmp_path: Path) -> None:
     os.mkfifo(fifo)
     args = [fifo, fifo] if command == "diff" else [fifo]
     one_line_error(run(command, *args), 2, "pipe.sse", "not a regular file")
+
+
+def test_a_file_with_nan_is_equal_to_itself(tmp_path: Path) -> None:
+    """NaN is not equal to itself in Python; diffing a file against itself finds nothing."""
+    path = tmp_path / "nan.sse"
+    path.write_text('data: {"type": "response.created", "sequence_number": NaN}\n\n')
+    result = run("diff", path, path)
+    assert 0 == result.exit_code, result.output
+
+
+def test_a_vcrpy_status_that_is_not_a_whole_number_is_refused(tmp_path: Path) -> None:
+    """vcrpy writes status codes as integers; 200.9 is damage, not 200."""
+    path = tmp_path / "v.yaml"
+    path.write_text(VCRPY.read_text().replace("code: 200", "code: 200.9", 1), encoding="utf-8")
+    one_line_error(run("import", path, "-o", tmp_path / "out.yaml"), 2, "v.yaml", "200.9")
+    assert not (tmp_path / "out.yaml").exists()
