@@ -472,6 +472,10 @@ class AsyncRecordingTransport(_RecordingBase[httpx.AsyncBaseTransport], httpx.As
         except Exception as exc:
             self._recorder.failed(tape, exc)
             raise
+        except asyncio.CancelledError:  # the caller gave up before the response head
+            gave_up = asyncio.CancelledError("cancelled before the response head arrived")
+            self._recorder.failed(tape, gave_up)
+            raise
         self._recorder.answered(tape, response)
         if not self._recorder.already_read(tape, response):
             response.stream = _async_tee(response, tape, self._recorder._clock)

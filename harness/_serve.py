@@ -145,8 +145,15 @@ class CassetteServer(ScriptedServer):
         )
         misses = []
         for path, replayer in self.sources:
+            asked = request
+            if path in self._fixtures:
+                if received.method != "POST":
+                    misses.append(f"{path.name}: a fixture answers POST, not {received.method}")
+                    continue
+                # A fixture answers any POST (any path, any query), as the module says.
+                asked = httpx.Request("POST", "http://fixture/v1/responses")
             try:
-                interaction, plan, _ = replayer.next(request)
+                interaction, plan, _ = replayer.next(asked)
             except NoMatchError as exc:
                 misses.append(f"{path.name}: {exc.message}")
                 continue
@@ -210,7 +217,9 @@ class RecordingProxy(ScriptedServer):
         super().__init__(host=host, port=port)
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        body = await request.read()
+        # Not request.read(): aiohttp caps that at 1 MiB (a 413), and a long conversation's
+        # request is larger. The stream has no cap.
+        body = await request.content.read()
         headers = [(n, v) for n, v in request.raw_headers if n.lower() not in _NOT_FORWARDED]
         upstream = httpx.Request(
             request.method, f"{self.upstream}{request.raw_path}", headers=headers, content=body

@@ -17,6 +17,7 @@ a proxied recording names its failures as a direct one would: ``ConnectError``, 
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import AsyncIterator
 
@@ -63,6 +64,9 @@ def _translate(exc: Exception, request: httpx.Request) -> httpx.TransportError:
     if isinstance(exc, OSError):
         return httpx.ReadError(message, request=request)
     return httpx.NetworkError(message, request=request)
+
+
+_LARGE_BODY = 1 << 20
 
 
 class _Body(httpx.AsyncByteStream):
@@ -119,7 +123,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 request.method,
                 URL(str(request.url), encoded=True),  # the path and query exactly as sent
                 headers=headers,
-                data=body or None,
+                # A large body as a stream: aiohttp warns that bytes over 1 MiB block its loop.
+                data=io.BytesIO(body) if len(body) > _LARGE_BODY else (body or None),
                 allow_redirects=False,
             )
         except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError

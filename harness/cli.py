@@ -176,6 +176,23 @@ def main(verbose: bool) -> None:
 # -- record ---------------------------------------------------------------------------------------
 
 
+def _interrupted(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt in here (in the main thread; elsewhere, nothing)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _prompt(text: str | None, prompt_file: Path | None) -> Prompt:
     if (text is None) == (prompt_file is None):
         fail("give the prompt as an argument or with --prompt-file, not both or neither", 2)
@@ -260,7 +277,9 @@ def record(
       harness record "List the files" -o cassettes/list.yaml
       harness record --prompt-file turn.json -o cassettes/turn.yaml --fixture fixtures/
     """
-    with errors():
+    # SIGTERM (timeout, a cancelled CI job) ends the session as Ctrl-C does: what was
+    # recorded so far is written, not lost.
+    with _sigterm_interrupts(), errors():
         the_prompt = _prompt(prompt, prompt_file)
         transport = RecordingTransport(httpx.HTTPTransport(), cassette, mode=mode, fixtures=fixture)
         show = _printer(as_json)
@@ -589,7 +608,8 @@ def serve(paths: tuple[Path, ...], host: str, port: int, timing: str) -> None:
       harness serve --port 0 --timing instant cassettes/ fixtures/function_call.sse
     """
     with errors(*paths):
-        files = list(_files(paths))
+        # From a folder its cassettes and fixtures only (not a README or a MANIFEST.json).
+        files = [f for f in _files(paths) if f.suffix.lower() in _SEARCHED or f in paths]
         try:
             server = CassetteServer(files, host=host, port=port, timing=timing)
         except ValueError as exc:

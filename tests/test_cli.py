@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from harness import Cassette, ModelClient, Prompt, RecordingTransport
-from harness._server import Chunk, ScriptedResponse, ScriptedServer
+from harness._server import Chunk, End, ScriptedResponse, ScriptedServer
 from harness.cli import main
 from tests.conftest import CORPUS
 
@@ -521,3 +521,37 @@ def test_demo_in_a_clean_virtualenv(tmp_path: Path) -> None:
     )
     assert 0 == demo.returncode, demo.stdout + demo.stderr
     assert "5. compared with the bundled snapshot demo.events: no differences" in demo.stdout
+
+
+def test_record_stopped_by_sigterm_writes_what_it_recorded(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    """SIGTERM (a timeout, a cancelled CI job) stops `harness record` as Ctrl-C does: the
+    session so far is written, not lost."""
+    server.add(ScriptedResponse(chunks=(Chunk(EVENTS[0]), Chunk(EVENTS[1])), end=End.STALL))
+    path = tmp_path / "stopped.yaml"
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "record",
+            "hi",
+            "-o",
+            str(path),
+            "--base-url",
+            server.base_url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "OPENAI_API_KEY": "sk-test-0123456789"},
+    ) as process:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # the first event has reached the client
+        assert line.strip(), process.stderr.read() if process.stderr else ""
+        process.send_signal(signal.SIGTERM)
+        assert 0 != process.wait(timeout=10)
+    [interaction] = Cassette.load(path).interactions
+    assert interaction.response is not None
+    assert interaction.response.body.startswith(EVENTS[0])

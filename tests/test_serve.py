@@ -11,11 +11,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
-from harness._cassette import Interaction, Outcome
+from harness._cassette import Cassette, Interaction, Outcome
 from harness._record import RecordingTransport
-from harness._serve import RecordingProxy
+from harness._serve import CassetteServer, RecordingProxy
 from harness._server import Chunk, End, ScriptedResponse, ScriptedServer
+from harness.cli import _SEARCHED, main
+from harness.cli import _files as cli_files
 
 BODY = (b"event: a\ndata: {}\n\n", b"event: b\ndata: {}\n\n", b"event: c\ndata: {}\n\n")
 HEADERS = {"authorization": "Bearer sk-test", "x-trace": "1"}
@@ -132,3 +135,53 @@ def test_an_unreachable_upstream_is_a_502_naming_it(tmp_path: Path) -> None:
     assert "upstream failed: ConnectError" in response.json()["error"]["message"]
     [interaction] = proxy.transport.cassette.interactions
     assert (None, "ConnectError") == (interaction.response, interaction.error.type)  # type: ignore[union-attr]
+
+
+def test_a_request_body_over_a_megabyte_is_forwarded_and_recorded(
+    server: ScriptedServer, proxy: RecordingProxy
+) -> None:
+    """aiohttp caps request.read() at 1 MiB (a 413); a long conversation's request is larger.
+    The proxy forwards and records 3 MiB as sent."""
+    server.add(ScriptedResponse(chunks=tuple(Chunk(part) for part in BODY)))
+    big = b'{"input": "' + b"x" * (3 << 20) + b'"}'
+    answer = httpx.post(f"{proxy.base_url}/responses", content=big, timeout=30)
+    assert 200 == answer.status_code
+    assert big == server.requests[0].body
+    assert str(len(big)) == server.requests[0].header("content-length")
+    proxy.stop()
+    [interaction] = proxy.transport.cassette.interactions
+    assert len(big) <= len(interaction.request.body)
+
+
+def test_a_client_that_leaves_before_the_head_is_recorded_as_cancelled(
+    server: ScriptedServer, proxy: RecordingProxy, tmp_path: Path
+) -> None:
+    """The upstream has not answered when the client gives up: the attempt is recorded as
+    cancelled before its response head, not as an unknown error."""
+    server.add(ScriptedResponse(chunks=tuple(Chunk(part) for part in BODY), head_delay=5.0))
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{proxy.base_url}/responses", content=b"{}", timeout=0.5)
+    server.wait_for_outcomes(1)
+    proxy.stop()
+    [interaction] = Cassette.load(tmp_path / "proxied.yaml").interactions
+    assert interaction.response is None
+    assert interaction.error is not None
+    assert "CancelledError" == interaction.error.type
+    assert "before the response head" in interaction.error.message
+
+
+def test_serve_answers_any_post_with_a_fixture_and_reads_only_recordings_from_a_folder(
+    tmp_path: Path,
+) -> None:
+    """A fixture answers any POST (a Chat Completions path, a query such as api-version); a
+    folder gives the server its cassettes and fixtures, not its README."""
+    (tmp_path / "README.md").write_text("# not a recording\n")
+    (tmp_path / "turn.sse").write_bytes(b"".join(BODY))
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert 0 == result.exit_code
+    with CassetteServer([tmp_path / "turn.sse"]) as served:
+        for path in ("/chat/completions", "/responses?api-version=2025-04-01"):
+            answer = httpx.post(f"{served.base_url}{path}", content=b"{}")
+            assert (200, b"".join(BODY)) == (answer.status_code, answer.content), path
+    chosen = [f.name for f in cli_files([tmp_path]) if f.suffix.lower() in _SEARCHED]
+    assert ["turn.sse"] == chosen
