@@ -44,7 +44,15 @@ def load_fixture(path: str | Path, *, codex_form: bool | None = None) -> bytes:
         codex_form = not _ends_with_blank_line(raw)
     if not codex_form:
         return raw
-    return b"".join(line + b"\n\n" for line in raw.splitlines())
+    # Every line becomes its own event, as Codex reads the file. A line that only names the
+    # event type then does nothing by the WHATWG rules (the blank line after it resets the type
+    # before any data), so it is left out: a client that is not as strict (the openai SDK
+    # dispatches it as an event with no data, and fails on it) reads the same events.
+    return b"".join(line + b"\n\n" for line in raw.splitlines() if not _type_only(line))
+
+
+def _type_only(line: bytes) -> bool:
+    return line == b"event" or line.startswith(b"event:")
 
 
 class FixtureTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):

@@ -408,7 +408,10 @@ class ScriptedServer:
                 # aiohttp sets this too; one small write per chunk is the point here.
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             await response.prepare(request)  # StreamResponse sends the head right away
-            for chunk in scripted.chunks:
+            # A HEAD answer has no content (RFC 9110 9.3.2): a body would be read as the head
+            # of the next response on the connection.
+            chunks = () if request.method == "HEAD" else scripted.chunks
+            for chunk in chunks:
                 if chunk.delay > 0:
                     await asyncio.sleep(chunk.delay)
                 await response.write(chunk.data)  # an empty chunk writes nothing

@@ -19,6 +19,7 @@ from harness._serve import CassetteServer, RecordingProxy
 from harness._server import Chunk, End, ScriptedResponse, ScriptedServer
 from harness.cli import _SEARCHED, main
 from harness.cli import _files as cli_files
+from tests.conftest import CORPUS
 
 BODY = (b"event: a\ndata: {}\n\n", b"event: b\ndata: {}\n\n", b"event: c\ndata: {}\n\n")
 HEADERS = {"authorization": "Bearer sk-test", "x-trace": "1"}
@@ -185,3 +186,28 @@ def test_serve_answers_any_post_with_a_fixture_and_reads_only_recordings_from_a_
             assert (200, b"".join(BODY)) == (answer.status_code, answer.content), path
     chosen = [f.name for f in cli_files([tmp_path]) if f.suffix.lower() in _SEARCHED]
     assert ["turn.sse"] == chosen
+
+
+def test_a_codex_form_fixture_plays_to_the_openai_sdk() -> None:
+    """Codex's fixture form puts each line in its own event; an "event:" line alone does
+    nothing by the WHATWG rules, but the openai SDK dispatches it with no data and fails on
+    it. Served, the fixture gives the SDK the same events our client reads."""
+    import openai
+
+    fixture = CORPUS / "sse" / "codex__CODEX_RS_SSE_FIXTURE_format_cli_responses_fixture.sse"
+    with CassetteServer([fixture]) as served:
+        client = openai.OpenAI(base_url=served.base_url, api_key="sk-test", max_retries=0)
+        stream = client.responses.create(model="o4-mini", input="hi", stream=True)
+        kinds = [event.type for event in stream]
+    assert ["response.created", "response.output_item.done", "response.completed"] == kinds
+
+
+def test_a_head_request_gets_no_body_and_the_connection_stays_usable(tmp_path: Path) -> None:
+    """HEAD is answered with a head only (RFC 9110): a body after it was read as the status
+    line of the next response on the same connection."""
+    (tmp_path / "turn.sse").write_bytes(b"".join(BODY))
+    with CassetteServer([tmp_path / "turn.sse"]) as served, httpx.Client() as client:
+        head = client.head(f"{served.base_url}/responses")
+        assert b"" == head.content
+        answer = client.post(f"{served.base_url}/responses", content=b"{}")
+        assert (200, b"".join(BODY)) == (answer.status_code, answer.content)
