@@ -195,9 +195,11 @@ def test_a_codex_form_fixture_plays_to_the_openai_sdk() -> None:
     import openai
 
     fixture = CORPUS / "sse" / "codex__CODEX_RS_SSE_FIXTURE_format_cli_responses_fixture.sse"
-    with CassetteServer([fixture]) as served:
-        client = openai.OpenAI(base_url=served.base_url, api_key="sk-test", max_retries=0)
-        stream = client.responses.create(model="o4-mini", input="hi", stream=True)
+    with (
+        CassetteServer([fixture]) as served,
+        openai.OpenAI(base_url=served.base_url, api_key="sk-test", max_retries=0) as client,
+        client.responses.create(model="o4-mini", input="hi", stream=True) as stream,
+    ):
         kinds = [event.type for event in stream]
     assert ["response.created", "response.output_item.done", "response.completed"] == kinds
 
