@@ -349,7 +349,11 @@ class _Recorder:
             if findings:
                 raise SecretLeakError(target, findings)
             if target.exists() and not target.is_file():
-                raise OSError(errno.EEXIST, "exists and is not a regular file", str(target))
+                raise OSError(
+                    errno.EISDIR if target.is_dir() else errno.EEXIST,
+                    "exists and is not a regular file; not replaced",
+                    str(target),
+                )
         write_atomic(self.path, data, secrets=redactor.secrets)
         for target, body in fixtures:
             write_atomic(target, body, secrets=redactor.secrets)
