@@ -132,7 +132,7 @@ class RecordedRequest:
     def json(self) -> Any:
         """The body parsed as JSON (``ValueError`` if it is not; NaN and Infinity, which
         Python's json accepts, are not JSON and no API reads them)."""
-        return json.loads(self.body, parse_constant=_reject)
+        return json.loads(self.body, parse_constant=reject_constant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,30 +186,44 @@ def _time(value: Any) -> bool:
     )
 
 
+def _token(value: Any) -> bool:
+    """An HTTP method or header name."""
+    return type(value) is str and _TOKEN.fullmatch(value) is not None
+
+
+def _url(value: Any) -> bool:
+    if type(value) is not str:
+        return False
+    try:
+        urlsplit(value).port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        return False
+    return True
+
+
+def _status(value: Any) -> bool:
+    return type(value) is int and 100 <= value <= 599
+
+
 def _checked(interaction: Interaction) -> Interaction:
     """A loaded ``interaction`` whose values can be sent as HTTP and timed, its bodies decoded
     (``decoded_interaction``); ``ValueError`` saying which value cannot, otherwise. A file can
     hold any JSON value anywhere: this is where a loader refuses what a replay could not send."""
     request, response = interaction.request, interaction.response
-    if not isinstance(request.method, str) or not _TOKEN.fullmatch(request.method):
+    if not _token(request.method):
         raise ValueError(f"method {request.method!r} is not an HTTP method")
-    if not isinstance(request.uri, str):
-        raise ValueError(f"uri {request.uri!r} is not a string")
-    try:
-        parts = urlsplit(request.uri)
-        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
-    except ValueError as exc:
-        raise ValueError(f"uri {request.uri[:80]!r} is not a URL: {exc}") from None
+    if not _url(request.uri):
+        raise ValueError(f"uri {str(request.uri)[:80]!r} is not a URL")
     headers = request.headers + (response.headers if response is not None else ())
     for name, value in headers:
-        if not (isinstance(name, str) and _TOKEN.fullmatch(name)):
+        if not _token(name):
             raise ValueError(f"header name {name!r} is not an HTTP token")
-        if not isinstance(value, str):
+        if type(value) is not str:
             raise ValueError(f"header {name!r} has the value {value!r}, not text")
     if response is not None:
-        if type(response.status) is not int or not 100 <= response.status <= 599:
+        if not _status(response.status):
             raise ValueError(f"status {response.status!r} is not an HTTP status (100 to 599)")
-        if not isinstance(response.reason, str):
+        if type(response.reason) is not str:
             raise ValueError(f"status message {response.reason!r} is not text")
     for name in ("head_ms", "end_ms"):
         if not _time(getattr(interaction, name)):
@@ -222,33 +236,26 @@ def _checked(interaction: Interaction) -> Interaction:
 
 def _plausible(values: list[list[Any]]) -> bool:
     """Whether every answered interaction's values (method, URI, request headers, status,
-    response headers, outcome: as read from the file) pass :func:`_checked`, checked for the
-    whole file at once: each distinct method, URI and header name once. ``False`` means some
-    may not (or the values are not even shaped right): then each is checked on its own."""
+    response headers, outcome: as read from the file) pass :func:`_checked`'s tests, applied
+    for the whole file at once: each distinct method, URI and header name once. ``False``
+    means some may not (or the values are not even shaped right): then each interaction is
+    checked on its own, to name the line."""
     try:
-        methods = {entry[0] for entry in values}
-        uris = {entry[1] for entry in values}
         headers = [entry[2] for entry in values] + [entry[4] for entry in values]
-        names = set().union(*headers)
-        if not all(type(m) is str and _TOKEN.fullmatch(m) for m in methods):
-            return False
-        if not all(type(n) is str and _TOKEN.fullmatch(n) for n in names):
-            return False
-        for uri in uris:
-            if type(uri) is not str:
-                return False
-            urlsplit(uri).port  # noqa: B018 (raises ValueError for a port that is no number)
-        if not all(type(v) is str for group in headers for vs in group.values() for v in vs):
-            return False
-        return all(
-            type(entry[3]["code"]) is int
-            and 100 <= entry[3]["code"] <= 599
-            and type(entry[3]["message"]) is str
-            and _time(entry[5].get("head_ms"))
-            and _time(entry[5].get("end_ms"))
-            for entry in values
+        return (
+            all(map(_token, {entry[0] for entry in values}))
+            and all(map(_url, {entry[1] for entry in values}))
+            and all(map(_token, set().union(*headers)))
+            and all(type(v) is str for group in headers for vs in group.values() for v in vs)
+            and all(
+                _status(entry[3]["code"])
+                and type(entry[3]["message"]) is str
+                and _time(entry[5].get("head_ms"))
+                and _time(entry[5].get("end_ms"))
+                for entry in values
+            )
         )
-    except (TypeError, AttributeError, KeyError, ValueError):
+    except (TypeError, AttributeError, KeyError):  # not even shaped right (a list as a key)
         return False
 
 
@@ -468,13 +475,14 @@ def _emit_body(out: list[str], key: str, data: bytes, indent: int) -> None:
 def _canonical_json(body: bytes) -> bytes:
     """A JSON body with sorted keys, one value per line; other bodies unchanged."""
     try:
-        value = json.loads(body, parse_constant=_reject)
+        value = json.loads(body, parse_constant=reject_constant)
         return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).encode()
     except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON, or nested too deep
         return body
 
 
-def _reject(name: str) -> Any:
+def reject_constant(name: str) -> Any:
+    """For ``parse_constant``: NaN and Infinity, which Python's json reads, are not JSON."""
     raise ValueError(f"not JSON: {name}")
 
 

@@ -200,13 +200,16 @@ class _Attempt:
             self._deadline = now + self._idle
         elif now >= self._deadline:
             raise self.idle_timeout()
+        yielded = False
         for sse in sse_events:
             event = self.pipeline.process(sse)
             if event is not None:
                 yield event
                 if self.pipeline.completed:
                     return
-                self._deadline = self._clock() + self._idle  # the consumer is back
+                yielded = True
+        if yielded:  # the consumer is back for more: its time with the events was not silence
+            self._deadline = self._clock() + self._idle
 
     @property
     def completed(self) -> bool:

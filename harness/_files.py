@@ -12,7 +12,7 @@ from pathlib import Path
 from harness._exceptions import SecretLeakError
 from harness._redact import scan
 
-__all__ = ["read_regular", "write_atomic"]
+__all__ = ["check_write", "read_regular", "write_atomic"]
 
 
 def read_regular(path: str | os.PathLike[str]) -> bytes:
@@ -24,23 +24,41 @@ def read_regular(path: str | os.PathLike[str]) -> bytes:
     return target.read_bytes()
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes, *, secrets: Iterable[str]) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder.
-
-    ``data`` is scanned for ``secrets`` and key-shaped tokens first; the temp file is written,
-    fsynced, then read back from disk and scanned again; only a clean file is renamed over
-    ``path`` (atomic on POSIX), and
-    the folder is fsynced so the rename survives a crash. On any failure the temp file is
-    removed and ``path`` is left as it was. A process killed mid-write leaves ``path`` as it
-    was, and at most a hidden ``.NAME.*.tmp`` file beside it.
-    """
+def check_write(path: str | os.PathLike[str], data: bytes, *, secrets: Iterable[str]) -> None:
+    """Raise what :func:`write_atomic` would refuse ``data`` for at ``path`` before writing:
+    a secret in it (:class:`SecretLeakError`), or a target that exists and is not a regular
+    file (``OSError``: renaming over it would replace a folder's entry, or a device such as
+    /dev/null). A writer of several files checks them all first, so a set is written whole."""
     target = Path(path)
-    secrets = set(secrets)
-    # Scan before writing too: a process killed between write and scan must not leave a
-    # secret in a temp file.
     findings = scan(data, secrets)
     if findings:
         raise SecretLeakError(target, findings)
+    if target.exists() and not target.is_file():
+        raise OSError(
+            errno.EISDIR if target.is_dir() else errno.EEXIST,
+            "exists and is not a regular file; not replaced",
+            os.fspath(target),
+        )
+
+
+def write_atomic(
+    path: str | os.PathLike[str], data: bytes, *, secrets: Iterable[str], checked: bool = False
+) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same folder.
+
+    ``data`` is checked first (:func:`check_write`: no secret, a target that can be replaced;
+    ``checked=True`` says the caller just did); the temp file is written, fsynced, then read
+    back from disk and scanned again; only a clean file is renamed over ``path`` (atomic on
+    POSIX), and the folder is fsynced so the rename survives a crash. On any failure the temp
+    file is removed and ``path`` is left as it was. A process killed mid-write leaves ``path``
+    as it was, and at most a hidden ``.NAME.*.tmp`` file beside it.
+    """
+    target = Path(path)
+    secrets = set(secrets)
+    # Checked before writing too: a process killed between write and scan must not leave a
+    # secret in a temp file.
+    if not checked:
+        check_write(target, data, secrets=secrets)
     try:
         _write(target, data, secrets)
     except OSError as exc:  # named after the file asked for, not the hidden temp file
@@ -48,13 +66,6 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, secrets: Iterable
 
 
 def _write(target: Path, data: bytes, secrets: set[str]) -> None:
-    if target.exists() and not target.is_file():
-        # Renaming over it would replace a folder's entry, or a device such as /dev/null.
-        raise OSError(
-            errno.EISDIR if target.is_dir() else errno.EEXIST,
-            "exists and is not a regular file; not replaced",
-            os.fspath(target),
-        )
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(tmp_name)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import errno
 import sys
 import threading
 import time
@@ -39,9 +38,9 @@ from harness._cassette import (
     decoded_interaction,
 )
 from harness._content import UndecodableBody
-from harness._exceptions import CassetteError, ConfigurationError, SecretLeakError
-from harness._files import write_atomic
-from harness._redact import DEFAULT_DROP_HEADERS, DEFAULT_REDACT_HEADERS, Redactor, scan
+from harness._exceptions import CassetteError, ConfigurationError
+from harness._files import check_write, write_atomic
+from harness._redact import DEFAULT_DROP_HEADERS, DEFAULT_REDACT_HEADERS, Redactor
 
 __all__ = ["AsyncRecordingTransport", "RecordMode", "RecordingTransport"]
 
@@ -345,18 +344,10 @@ class _Recorder:
         # Every file is checked before the first is written, so that a set is written whole:
         # a secret left anywhere, or a target that cannot be replaced, stops them all.
         for target, body in [(self.path, data), *fixtures]:
-            findings = scan(body, redactor.secrets)
-            if findings:
-                raise SecretLeakError(target, findings)
-            if target.exists() and not target.is_file():
-                raise OSError(
-                    errno.EISDIR if target.is_dir() else errno.EEXIST,
-                    "exists and is not a regular file; not replaced",
-                    str(target),
-                )
-        write_atomic(self.path, data, secrets=redactor.secrets)
+            check_write(target, body, secrets=redactor.secrets)
+        write_atomic(self.path, data, secrets=redactor.secrets, checked=True)
         for target, body in fixtures:
-            write_atomic(target, body, secrets=redactor.secrets)
+            write_atomic(target, body, secrets=redactor.secrets, checked=True)
         if self.validate != "off":
             from harness._validate import enforce, validate  # jsonschema loads only when asked
 

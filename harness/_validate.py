@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator
 
-from harness._cassette import Cassette, Interaction, Outcome
+from harness._cassette import Cassette, Interaction, Outcome, reject_constant
 from harness._events import Reconnecting
 from harness._exceptions import CassetteError, FixtureError, HarnessError
 from harness._files import read_regular
@@ -436,11 +436,6 @@ def _yaml_safe(value: Any) -> Any:
     return value
 
 
-def _not_json(name: str) -> Any:
-    """NaN and Infinity: Python's json reads them, JSON has no such values."""
-    raise ValueError(f"{name} is not a JSON value")
-
-
 class _Run:
     """One validation: the findings so far, the waivers, and how secrets are masked."""
 
@@ -507,7 +502,7 @@ class _Run:
             self.body(data, name, None, failure_recorded=False)
         elif kind == "json":
             try:
-                value = json.loads(data, parse_constant=_not_json)
+                value = json.loads(data, parse_constant=reject_constant)
             except ValueError as exc:
                 self.add(Problem((), "json", "JSON", "not JSON", str(exc)), "", name)
                 return

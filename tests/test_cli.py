@@ -555,3 +555,14 @@ def test_record_stopped_by_sigterm_writes_what_it_recorded(
     [interaction] = Cassette.load(path).interactions
     assert interaction.response is not None
     assert interaction.response.body.startswith(EVENTS[0])
+
+
+def test_serve_takes_the_cassettes_and_fixtures_of_a_folder_only(tmp_path: Path) -> None:
+    """Given a folder, serve plays its recordings: its README is not a fixture answering every
+    POST, its MANIFEST.json does not stop the server."""
+    (tmp_path / "README.md").write_text("# not a recording\n")
+    (tmp_path / "MANIFEST.json").write_text('{"files": []}')
+    (tmp_path / "turn.sse").write_bytes(SSE)
+    with harness_process("serve", "--port", "0", "--timing", "instant", str(tmp_path)) as url:
+        answer = httpx.post(f"{url}/responses", content=b"{}")
+    assert (200, SSE) == (answer.status_code, answer.content)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 from pathlib import Path
 
@@ -158,7 +159,7 @@ def test_validate_keeps_the_line_and_lists_the_waivers_it_counts(tmp_path: Path)
     """A refused cassette's finding names its line; --json lists every waiver it counted."""
     path = tmp_path / "edited.yaml"
     path.write_bytes(sealed(DEMO.read_bytes(), b'"code": 200', b'"code": 1000'))
-    assert ":" in run("validate", path).output.split("line ", 1)[1][:8]
+    assert re.search(r"edited\.yaml: line \d+: ", run("validate", path).output)
     old = CORPUS / "sse" / "codex__CODEX_RS_SSE_FIXTURE_format_cli_responses_fixture.sse"
     report, _ = json.JSONDecoder().raw_decode(run("validate", "--json", old).output)
     assert report["waived"] == sum(waiver["count"] for waiver in report["waivers"]) > 0

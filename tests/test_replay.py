@@ -404,19 +404,29 @@ def test_a_stall_fault_fires_the_idle_timeout(server: ScriptedServer, tmp_path: 
     assert 5.0 <= clock.now()
 
 
-def test_a_disconnect_fault_without_retries_is_the_seeds_error(tmp_path: Path) -> None:
-    """Fault.disconnect_after(0) cuts the body before any event."""
-    interaction = Interaction(
+def streamed(body: bytes, chunks: tuple[Chunk, ...] = ()) -> Interaction:
+    """A recorded POST /v1/responses answered by the stream ``body``, in ``chunks`` (one chunk
+    at 1 ms when none are given)."""
+    return Interaction(
         RecordedRequest("POST", "http://h/v1/responses", (), b"{}"),
-        RecordedResponse(200, "OK", (("content-type", "text/event-stream"),), SSE),
-        (Chunk(1.0, len(SSE)),),
+        RecordedResponse(200, "OK", (("content-type", "text/event-stream"),), body),
+        chunks or (Chunk(1.0, len(body)),),
     )
-    run = replay(
-        Cassette((interaction,)),
+
+
+def cut_after(body: bytes, events: int) -> Run:
+    """``body`` replayed with no retries and ``Fault.disconnect_after(events)``."""
+    return replay(
+        Cassette((streamed(body),)),
         match_body=False,
         stream_max_retries=0,
-        faults={0: Fault.disconnect_after(0)},
+        faults={0: Fault.disconnect_after(events)},
     )
+
+
+def test_a_disconnect_fault_without_retries_is_the_seeds_error(tmp_path: Path) -> None:
+    """Fault.disconnect_after(0) cuts the body before any event."""
+    run = cut_after(SSE, 0)
     assert isinstance(run.error, StreamClosedError)
     assert [] == run.events
 
@@ -463,12 +473,7 @@ def pinged() -> Interaction:
     first = PINGED.index(b": ping")
     sizes = [first, *[len(b": ping\n\n")] * 5]
     sizes.append(len(PINGED) - sum(sizes))
-    chunks = tuple(Chunk(1.0 + 250.0 * n, size) for n, size in enumerate(sizes))
-    return Interaction(
-        RecordedRequest("POST", "http://h/v1/responses", (), b"{}"),
-        RecordedResponse(200, "OK", (("content-type", "text/event-stream"),), PINGED),
-        chunks,
-    )
+    return streamed(PINGED, tuple(Chunk(1.0 + 250.0 * n, size) for n, size in enumerate(sizes)))
 
 
 @pytest.mark.parametrize("chunking", ["event", "bytes:7", "bytes:64", "random:4"])
@@ -490,17 +495,6 @@ def test_every_byte_keeps_its_recorded_arrival_under_any_chunking(chunking: str)
 def test_a_fault_counts_events_not_keep_alive_comments() -> None:
     """Fault.disconnect_after(1) serves one event, whatever comment blocks come before it
     (a comment dispatches nothing, by the WHATWG rules)."""
-    body = b": OPENROUTER PROCESSING\n\n" + PINGED
-    interaction = Interaction(
-        RecordedRequest("POST", "http://h/v1/responses", (), b"{}"),
-        RecordedResponse(200, "OK", (("content-type", "text/event-stream"),), body),
-        (Chunk(1.0, len(body)),),
-    )
-    run = replay(
-        Cassette((interaction,)),
-        match_body=False,
-        stream_max_retries=0,
-        faults={0: Fault.disconnect_after(1)},
-    )
+    run = cut_after(b": OPENROUTER PROCESSING\n\n" + PINGED, 1)
     assert isinstance(run.error, StreamClosedError)
     assert [Created] == [type(event) for event in run.events]
